@@ -1,0 +1,1 @@
+"""Grading side of the course module: nbgrader configuration and its custom preprocessors."""
