@@ -37,6 +37,7 @@ test: setup lint
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Regenerate the student release in notebooks/ from solutions/ with nbgrader.
 release: setup

@@ -1,0 +1,66 @@
+"""Session fixtures: the expensive artefacts (a weights file, an executed solution, its SavedModel) are made
+once, in a throwaway folder that is deleted at the end, since each weighs about 100 MB."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from nbformat import NotebookNode
+
+from tests.helpers import SOLUTION, notebook_env, run_notebook
+
+TEST_SEED = 7  # not the notebook's seed: a servable that ignored the weights file would fail the parity tests
+
+
+@dataclass
+class SolutionRun:
+    notebook: NotebookNode
+    servable_dir: Path
+    export_path: Path
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="serving-keras-resnet-tests-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def weights_file(workdir: Path) -> Path:
+    """A Keras weights file of ResNet50 with seeded random weights: what tests use instead of ImageNet's."""
+    import keras
+
+    keras.utils.set_random_seed(TEST_SEED)
+    path = workdir / f"resnet50_seed{TEST_SEED}.weights.h5"
+    keras.applications.ResNet50(weights=None).save_weights(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def solution_run(workdir: Path, weights_file: Path) -> SolutionRun:
+    """The solution notebook executed top to bottom in a fresh kernel, exporting with the test weights."""
+    servable_dir = workdir / "keras_servable"
+    nb = run_notebook(SOLUTION, notebook_env(servable_dir, RESNET_WEIGHTS=str(weights_file)))
+    return SolutionRun(nb, servable_dir, servable_dir / "1")
+
+
+@pytest.fixture(scope="session")
+def reference_model(weights_file: Path):
+    """Keras' ResNet50 with the same weights as the exported servable, for parity checks."""
+    import keras
+
+    model = keras.applications.ResNet50(weights=None)
+    model.load_weights(weights_file)
+    return model
+
+
+@pytest.fixture(scope="session")
+def serving_signature(solution_run: SolutionRun):
+    """The exported servable's serving_default signature, loaded in this process."""
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(solution_run.export_path)).signatures["serving_default"]

@@ -1,0 +1,118 @@
+"""The student release in notebooks/ is nbgrader's output for solutions/: current, blanked, clean, and safe to run."""
+
+import os
+import re
+import subprocess
+
+import nbformat
+import pytest
+
+from tests.helpers import ASSIGNMENT, RELEASE, REPO, SOLUTION, VENV_BIN, cell_text, notebook_env, run_notebook
+
+# Every blank the exercise asks for, by the nbgrader grade_id of its cell, as the student sees it.
+EXPECTED_BLANKS = {
+    "decode_answer": ["image = ???"],
+    "decode_test_answer": [
+        "test_jpeg_spec = ???  # one JPEG: a scalar string",
+        "test_image = ???",
+        "max_value = ???",
+        "min_value = ???",
+    ],
+    "batch_answer": ["images = ???"],
+    "batch_test_answer": ["batch_jpeg_spec = ???  # any number of JPEG strings", "test_batch = ???"],
+    "topk_answer": ["top_k_probabilities, top_k_classes = ???"],
+    "topk_test_answer": ["test_output_spec = tf.TensorSpec(shape=???, dtype=tf.float32)"],
+    "servable_answer": [
+        "model = ???",
+        "images = ???",
+        "return ???",
+        "serving_input_spec = ???  # any number of JPEG strings",
+    ],
+    "signature_answer": ["signature_input = ???  # the input clients send", "return ???"],
+}
+MARKED_LINE = re.compile(r"^(?P<code>.*?)\s*(#.*)?### SOLUTION(:\s*(?P<text>.*\S))?\s*$")
+
+
+def cells_by_grade_id(nb) -> dict[str, nbformat.NotebookNode]:
+    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if "nbgrader" in cell.metadata}
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE, as_version=4)
+
+
+def test_release_is_what_nbgrader_generates_from_the_solution(tmp_path) -> None:
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run(
+        [
+            str(VENV_BIN / "nbgrader"),
+            "generate_assignment",
+            ASSIGNMENT,
+            "--no-db",
+            "--force",
+            f"--CourseDirectory.release_directory={tmp_path}",
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    generated = tmp_path / ASSIGNMENT
+    assert sorted(path.name for path in generated.iterdir()) == [RELEASE.name]
+    assert nbformat.read(generated / RELEASE.name, as_version=4) == nbformat.read(RELEASE, as_version=4), (
+        "notebooks/ is out of date: run `make release` and commit the result"
+    )
+
+
+def test_release_has_every_blank(release) -> None:
+    cells = cells_by_grade_id(release)
+    assert set(cells) == set(EXPECTED_BLANKS)
+    for grade_id, blanks in EXPECTED_BLANKS.items():
+        lines = [line.strip() for line in cells[grade_id].source.splitlines()]
+        for blank in blanks:
+            assert blank in lines, f"{grade_id}: no line {blank!r}"
+        assert cells[grade_id].source.count("???") == len(blanks), grade_id
+    code = [cell.source for cell in release.cells if cell.cell_type == "code"]
+    assert sum(source.count("???") for source in code) == sum(map(len, EXPECTED_BLANKS.values()))
+
+
+def test_release_has_none_of_the_solution_code(release) -> None:
+    solution = nbformat.read(SOLUTION, as_version=4)
+    release_text = "\n".join(cell.source for cell in release.cells)
+    assert "### SOLUTION" not in release_text and "BEGIN SOLUTION" not in release_text
+    release_cells = cells_by_grade_id(release)
+    for grade_id, cell in cells_by_grade_id(solution).items():
+        marked = [MARKED_LINE.match(line) for line in cell.source.splitlines()]
+        marked = [match for match in marked if match]
+        assert marked, f"{grade_id}: a solution cell with no marked line"
+        for match in marked:
+            assert match["code"].strip() not in release_text, f"solution line leaked: {match['code'].strip()}"
+            if match["text"]:
+                assert match["text"] not in release_cells[grade_id].source, f"solution text leaked: {match['text']}"
+
+
+def test_committed_notebooks_have_no_outputs() -> None:
+    for path in (SOLUTION, RELEASE):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: cell {cell.id}"
+    subprocess.run([str(VENV_BIN / "nbstripout"), "--keep-id", "--verify", str(SOLUTION), str(RELEASE)], check=True)
+
+
+def test_release_run_as_is_errors_at_the_blanks_and_finishes(tmp_path) -> None:
+    nb = nbformat.read(RELEASE, as_version=4)
+    run_notebook(nb, notebook_env(tmp_path / "servables", RESNET_WEIGHTS="none"), allow_errors=True)
+
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    errors = {cell.id: next((o for o in cell.outputs if o.output_type == "error"), None) for cell in code_cells}
+    for cell in code_cells:
+        if "???" in cell.source:
+            assert errors[cell.id] is not None and errors[cell.id].ename == "SyntaxError", cell.id
+    for given in ("setup", "weights", "skew"):
+        assert errors[given] is None, f"{given}: {cell_text(next(c for c in code_cells if c.id == given))}"
+    assert errors["export"] is not None, "nothing to export: the export cell must fail"
+    assert not (tmp_path / "servables").exists()

@@ -1,0 +1,79 @@
+"""The solution notebook runs top to bottom offline, exports a servable, and handles its settings clearly."""
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError
+
+from tests.conftest import SolutionRun
+from tests.helpers import SOLUTION, cell_by_id, cell_text, notebook_env, run_notebook
+
+ACCURATE_DECODE = 'image = tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")'
+PLAIN_DECODE = "image = tf.io.decode_jpeg(jpeg, channels=3)"
+
+
+def test_solution_exports_a_savedmodel(solution_run: SolutionRun) -> None:
+    export = solution_run.export_path
+    assert (export / "saved_model.pb").is_file()
+    assert (export / "variables" / "variables.index").is_file()
+    assert [path.name for path in solution_run.servable_dir.iterdir()] == ["1"], "staging folders were left behind"
+    assert f"Exported the servable to {export}" in cell_text(cell_by_id(solution_run.notebook, "export"))
+
+
+def test_solution_prints_top5_labels_for_every_sample(solution_run: SolutionRun) -> None:
+    printed = cell_text(cell_by_id(solution_run.notebook, "validate"))
+    for name in ["cat_sample.jpg", "coffee.jpg", "edge/grayscale.jpg", "edge/wide_320x213.jpg"]:
+        assert name in printed
+    assert "answers as the in-memory model does" in printed
+    assert "RANDOM weights" not in printed, "a weights file was given: no random-weights warning expected"
+
+
+def test_visible_tests_pass_with_the_default_dct_and_next_version_is_exported(solution_run: SolutionRun) -> None:
+    """A student's plain tf.io.decode_jpeg(jpeg, channels=3) passes every visible test; exporting into a folder
+    that holds version 1 writes version 2."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    decoder = cell_by_id(nb, "part1")
+    assert ACCURATE_DECODE in decoder.source
+    decoder.source = decoder.source.replace(ACCURATE_DECODE, PLAIN_DECODE)
+
+    run_notebook(nb, notebook_env(solution_run.servable_dir, RESNET_WEIGHTS="none"))
+
+    assert (solution_run.servable_dir / "2" / "saved_model.pb").is_file()
+    assert f"Exported the servable to {solution_run.servable_dir / '2'}" in cell_text(cell_by_id(nb, "export"))
+    skew = cell_text(cell_by_id(nb, "skew"))
+    assert "INTEGER_ACCURATE  values that differ from PIL:   0.0%" in skew
+    assert "largest difference: 0" in skew
+
+
+def test_offline_imagenet_warns_and_an_existing_version_is_refused(solution_run: SolutionRun, tmp_path) -> None:
+    """With the default RESNET_WEIGHTS=imagenet and no network, the notebook warns and goes on with random weights;
+    SERVABLE_VERSION naming an existing version stops the export with a message saying what to do."""
+    before = sorted(path.name for path in solution_run.servable_dir.iterdir())
+    version_1 = solution_run.export_path / "saved_model.pb"
+    version_1_bytes = version_1.read_bytes()
+    nb = nbformat.read(SOLUTION, as_version=4)
+    env = notebook_env(solution_run.servable_dir, SERVABLE_VERSION="1", KERAS_HOME=str(tmp_path / "keras"))
+
+    with pytest.raises(CellExecutionError) as refused:
+        run_notebook(nb, env)
+
+    warning = cell_text(cell_by_id(nb, "weights"))
+    assert "WARNING: the ImageNet weights could not be downloaded" in warning
+    assert "predictions are MEANINGLESS" in warning
+    assert "ResNet50 weights: random, seed 1234" in warning
+    assert "End-to-end tests passed." in cell_text(cell_by_id(nb, "part5-test"))
+    message = str(refused.value)
+    assert "FileExistsError" in message and "Cannot export version 1" in message
+    assert "Unset SERVABLE_VERSION" in message
+    assert sorted(path.name for path in solution_run.servable_dir.iterdir()) == before
+    assert version_1.read_bytes() == version_1_bytes
+
+
+def test_missing_weights_file_is_a_clear_error(tmp_path) -> None:
+    missing = tmp_path / "no_such.weights.h5"
+    nb = nbformat.read(SOLUTION, as_version=4)
+    with pytest.raises(CellExecutionError) as failed:
+        run_notebook(nb, notebook_env(tmp_path / "servables", RESNET_WEIGHTS=str(missing)))
+    message = str(failed.value)
+    assert "FileNotFoundError" in message
+    assert f"RESNET_WEIGHTS='{missing}': expected 'imagenet', 'none' or the path of a Keras weights file" in message
+    assert not (tmp_path / "servables").exists()
