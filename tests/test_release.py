@@ -33,8 +33,15 @@ EXPECTED_BLANKS = {
 MARKED_LINE = re.compile(r"^(?P<code>.*?)\s*(#.*)?### SOLUTION(:\s*(?P<text>.*\S))?\s*$")
 
 
+def nbgrader_cells(nb, kind: str) -> dict[str, nbformat.NotebookNode]:
+    """Cells whose nbgrader metadata marks them as `kind` ('solution', 'grade' or 'locked'), by grade_id."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get(kind)
+    }
+
+
 def cells_by_grade_id(nb) -> dict[str, nbformat.NotebookNode]:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in nb.cells if "nbgrader" in cell.metadata}
+    return nbgrader_cells(nb, "solution")
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +98,25 @@ def test_release_has_none_of_the_solution_code(release) -> None:
             assert match["code"].strip() not in release_text, f"solution line leaked: {match['code'].strip()}"
             if match["text"]:
                 assert match["text"] not in release_cells[grade_id].source, f"solution text leaked: {match['text']}"
+
+
+def test_graded_cells_are_locked_and_worth_100_points() -> None:
+    graded = nbgrader_cells(nbformat.read(SOLUTION, as_version=4), "grade")
+    assert sum(cell.metadata["nbgrader"]["points"] for cell in graded.values()) == 100
+    assert all(cell.metadata["nbgrader"]["locked"] for cell in graded.values())
+    assert len(graded) >= 10 and all(grade_id.startswith("test_") for grade_id in graded)
+
+
+def test_hidden_tests_are_kept_out_of_the_release(release) -> None:
+    solution_tests = nbgrader_cells(nbformat.read(SOLUTION, as_version=4), "grade")
+    release_tests = nbgrader_cells(release, "grade")
+    assert set(release_tests) == set(solution_tests)
+    hidden = re.compile(r"\n?### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS", re.DOTALL)
+    with_hidden = [grade_id for grade_id, cell in solution_tests.items() if hidden.search(cell.source)]
+    assert len(with_hidden) >= 10, "every part has hidden tests"
+    for grade_id, cell in solution_tests.items():
+        assert release_tests[grade_id].source == hidden.sub("", cell.source), grade_id
+    assert "HIDDEN TESTS" not in "".join(cell.source for cell in release.cells)
 
 
 def test_committed_notebooks_have_no_outputs() -> None:

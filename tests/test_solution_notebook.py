@@ -27,9 +27,18 @@ def test_solution_prints_top5_labels_for_every_sample(solution_run: SolutionRun)
     assert "RANDOM weights" not in printed, "a weights file was given: no random-weights warning expected"
 
 
-def test_visible_tests_pass_with_the_default_dct_and_next_version_is_exported(solution_run: SolutionRun) -> None:
-    """A student's plain tf.io.decode_jpeg(jpeg, channels=3) passes every visible test; exporting into a folder
-    that holds version 1 writes version 2."""
+def graded_cells(nb):
+    return [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade")]
+
+
+def test_every_graded_test_passes_on_the_solution(solution_run: SolutionRun) -> None:
+    for cell in graded_cells(solution_run.notebook):
+        assert cell_text(cell).rstrip().endswith("passed."), f"{cell.id}: {cell_text(cell)}"
+
+
+def test_default_dct_passes_every_test_and_next_version_is_exported(solution_run: SolutionRun) -> None:
+    """A student's plain tf.io.decode_jpeg(jpeg, channels=3) passes every test, hidden ones included; exporting
+    into a folder that holds version 1 writes version 2."""
     nb = nbformat.read(SOLUTION, as_version=4)
     decoder = cell_by_id(nb, "part1")
     assert ACCURATE_DECODE in decoder.source
@@ -37,6 +46,8 @@ def test_visible_tests_pass_with_the_default_dct_and_next_version_is_exported(so
 
     run_notebook(nb, notebook_env(solution_run.servable_dir, RESNET_WEIGHTS="none"))
 
+    for cell in graded_cells(nb):
+        assert cell_text(cell).rstrip().endswith("passed."), f"{cell.id}: {cell_text(cell)}"
     assert (solution_run.servable_dir / "2" / "saved_model.pb").is_file()
     assert f"Exported the servable to {solution_run.servable_dir / '2'}" in cell_text(cell_by_id(nb, "export"))
     skew = cell_text(cell_by_id(nb, "skew"))
@@ -60,7 +71,7 @@ def test_offline_imagenet_warns_and_an_existing_version_is_refused(solution_run:
     assert "WARNING: the ImageNet weights could not be downloaded" in warning
     assert "predictions are MEANINGLESS" in warning
     assert "ResNet50 weights: random, seed 1234" in warning
-    assert "End-to-end tests passed." in cell_text(cell_by_id(nb, "part5-test"))
+    assert "End-to-end servable: passed." in cell_text(cell_by_id(nb, "test_servable_outputs"))
     message = str(refused.value)
     assert "FileExistsError" in message and "Cannot export version 1" in message
     assert "Unset SERVABLE_VERSION" in message
