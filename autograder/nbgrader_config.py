@@ -1,9 +1,17 @@
 """nbgrader settings for this course. The repository root is the course directory."""
 
-from nbgrader.converters import GenerateAssignment
-from nbgrader.preprocessors import ClearSolutions
+from pathlib import Path
 
+from nbgrader.converters import Autograde, GenerateAssignment
+from nbgrader.preprocessors import ClearSolutions, Execute
+
+import autograder
+from autograder.collect import StudentFolderCollector
 from autograder.inline_solutions import ClearInlineSolutions
+from autograder.sandbox import SandboxedExecute
+
+REPO = Path(autograder.__file__).resolve().parents[1]
+SAMPLES = REPO / "samples"
 
 c = get_config()
 
@@ -13,12 +21,38 @@ c.CourseDirectory.release_directory = "notebooks"
 # Never copy exported servables (~100 MB each) or notebook checkpoints into a release or submission.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "keras_servable", "feedback"]
 
+
+def replaced(steps: list, old: type, new: type) -> list:
+    """nbgrader's default list of steps with one step swapped for its subclass."""
+    assert old in steps, f"{old.__name__} is not one of nbgrader's steps"
+    return [new if step is old else step for step in steps]
+
+
 # Blanks are `???`, both for whole-line regions (### BEGIN/END SOLUTION) and for inline ones (### SOLUTION),
 # which ClearInlineSolutions clears in ClearSolutions' place.
 STUB = "???"
 c.ClearSolutions.code_stub = {"python": STUB}
 c.ClearInlineSolutions.inline_stub = STUB
-c.GenerateAssignment.preprocessors = [
-    ClearInlineSolutions if step is ClearSolutions else step
-    for step in GenerateAssignment.class_traits()["preprocessors"].default()
-]
+c.GenerateAssignment.preprocessors = replaced(
+    GenerateAssignment.class_traits()["preprocessors"].default(), ClearSolutions, ClearInlineSolutions
+)
+
+# Collecting: a folder (or a zip of one) holding <student>/<notebook>.ipynb; other notebook names are skipped.
+c.ZipCollectApp.collector_plugin = StudentFolderCollector
+c.ZipCollectApp.strict = True
+
+# Grading runs each student's kernel in a sandbox (autograder/sandbox.py), offline, on random weights.
+c.Autograde.autograde_preprocessors = replaced(
+    Autograde.class_traits()["autograde_preprocessors"].default(), Execute, SandboxedExecute
+)
+c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
+c.Execute.interrupt_on_timeout = True
+c.SandboxedKernelManager.readable_paths = [str(SAMPLES)]
+c.SandboxedKernelManager.environment = {
+    "SAMPLES_DIR": str(SAMPLES),
+    "RESNET_WEIGHTS": "none",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+# Keep feedback readable and the gradebook small, whatever a submission prints.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 50

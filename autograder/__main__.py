@@ -1,0 +1,48 @@
+"""Command line: python -m autograder grade SUBMISSIONS --out DIR."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from autograder.grading import GradingRun, grade
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade the ResNet-serving notebook.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grading = commands.add_parser(
+        "grade",
+        help="grade a batch of submissions",
+        description="Grade every <student>/serving_keras_resnet.ipynb in SUBMISSIONS, each in a sandbox, and write "
+        "grades.csv, grades.png and feedback/<student>/*.html to DIR. The nbgrader course directory of the run "
+        "is kept in DIR/course.",
+    )
+    grading.add_argument("submissions", type=Path, help="a .zip or a folder of <student>/<notebook>.ipynb")
+    grading.add_argument("--out", type=Path, required=True, help="folder for the grades, the chart and feedback")
+    grading.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    try:
+        run = grade(args.submissions, args.out, show_progress=not args.quiet)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(summary(run))
+    return 0
+
+
+def summary(run: GradingRun) -> str:
+    graded = [result for result in run.results if not result.problem]
+    lines = [
+        f"Graded {len(graded)} of {len(run.results)} submissions in {run.seconds:.0f} s.",
+        *(f"  {r.student_id}: 0 points, {r.problem}" for r in run.results if r.problem),
+    ]
+    if graded:
+        mean = sum(r.score for r in graded) / len(graded)
+        disk = sum(r.disk_bytes for r in graded) / len(graded) / 1e6
+        lines.append(f"Mean score of graded submissions: {mean:.1f}. Disk left per graded submission: {disk:.2f} MB.")
+    lines.append(f"Grades: {run.grades_csv}  Chart: {run.out / 'grades.png'}  Feedback: {run.out / 'feedback'}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Grade a batch of submissions with nbgrader's own steps: generate_assignment, zip_collect, autograde,
+generate_feedback and export, in a course directory of their own, with every kernel sandboxed.
+
+Unreadable submissions are reported with the reason and graded 0; the rest of the batch goes on.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.export import PerCellCsvExportPlugin
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "serving_keras_resnet"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
+# Left behind by a graded notebook and never needed afterwards: exported servables weigh about 100 MB each.
+DISPOSABLE = ("keras_servable",)
+
+COURSE_CONFIG = '''"""nbgrader settings of this grading run: the course's own, with this folder as the course root."""
+
+import sys
+
+sys.path.insert(0, {repo!r})
+c = get_config()
+load_subconfig({config!r})
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.release_directory = "release"
+'''
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    score: float = 0.0
+    max_score: float = 0.0
+    problem: str = ""
+    seconds: float = 0.0
+    disk_bytes: int = 0
+
+
+@dataclass
+class GradingRun:
+    out: Path
+    results: list[StudentResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.out / "grades.csv"
+
+
+def grade(submissions: Path, out: Path, show_progress: bool = True) -> GradingRun:
+    """Grade every <student>/<notebook>.ipynb in submissions (a folder or a .zip); write reports to out."""
+    started = time.monotonic()
+    _put_venv_on_path()
+    warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
+    if not submissions.exists():
+        raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
+    out.mkdir(parents=True, exist_ok=True)
+    course = out / "course"
+    config = prepare_course(course)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    _check(api.generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
+    collect(submissions, course)
+    problems = check_submissions(course)
+
+    run = GradingRun(out)
+    students = sorted({*problems, *submitted_students(course)})
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        for student_id in students:
+            gradebook.update_or_create_student(student_id)
+        max_score = gradebook.find_assignment(ASSIGNMENT).max_score
+    progress = tqdm(students, desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
+    progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
+    for student_id in progress:
+        result = StudentResult(student_id, max_score=max_score, problem=problems.get(student_id, ""))
+        if not result.problem:
+            autograde(api, course, result)
+        run.results.append(result)
+        progress.write(_table_row(result))
+
+    export(api, run, {r.student_id: r.problem for r in run.results if r.problem})
+    write_histogram(run)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def prepare_course(course: Path) -> Config:
+    """A fresh course directory whose nbgrader_config.py loads this course's settings; plain nbgrader works there."""
+    if course.exists():
+        shutil.rmtree(course)
+    course.mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        COURSE_CONFIG.format(
+            repo=str(REPO),
+            config=str(REPO / "autograder" / "nbgrader_config.py"),
+            root=str(course),
+            source=str(REPO / "solutions"),
+        )
+    )
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+
+
+def collect(submissions: Path, course: Path) -> None:
+    """nbgrader zip_collect: extract the zip (or copy the folder) and file each notebook under its student."""
+    archive = course / "downloaded" / ASSIGNMENT / "archive"
+    archive.mkdir(parents=True)
+    if submissions.is_dir():
+        shutil.copytree(submissions, archive / submissions.name)
+    elif submissions.suffix == ".zip":
+        shutil.copy(submissions, archive)
+    else:
+        raise ValueError(f"{submissions} is neither a folder nor a .zip file")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), "zip_collect", ASSIGNMENT, "--force"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"nbgrader zip_collect failed:\n{done.stderr[-3000:]}")
+
+
+def submitted_students(course: Path) -> list[str]:
+    submitted = course / "submitted"
+    return sorted(path.name for path in submitted.iterdir()) if submitted.exists() else []
+
+
+def check_submissions(course: Path) -> dict[str, str]:
+    """Why each unreadable submission cannot be graded, by student; those submissions are set aside."""
+    extracted = course / "downloaded" / ASSIGNMENT / "extracted"
+    files_by_student: dict[str, list[str]] = {}
+    for path in sorted(extracted.rglob("*")):
+        if path.is_file() and not IGNORED_FOLDERS & set(path.parts) and not path.name.startswith("."):
+            files_by_student.setdefault(path.parent.name, []).append(path.name)
+
+    problems = {}
+    for student_id, names in files_by_student.items():
+        notebook = course / "submitted" / student_id / ASSIGNMENT / NOTEBOOK
+        problem = unreadable_reason(notebook) if notebook.exists() else f"no {NOTEBOOK} (found {', '.join(names)})"
+        if problem:
+            problems[student_id] = problem
+            shutil.rmtree(course / "submitted" / student_id, ignore_errors=True)
+    return problems
+
+
+def unreadable_reason(notebook: Path) -> str:
+    """Why nbgrader cannot read this notebook, or '' if it can."""
+    if notebook.stat().st_size == 0:
+        return f"{NOTEBOOK} is empty"
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return f"{NOTEBOOK} is not a notebook (not JSON: {error})"
+    except Exception as error:  # nbformat raises several types for malformed notebooks
+        return f"{NOTEBOOK} is not a notebook ({type(error).__name__}: {error})"
+    if not any(cell.get("metadata", {}).get("nbgrader") for cell in nb.cells):
+        return f"{NOTEBOOK} is not this assignment's notebook (no graded cells)"
+    return ""
+
+
+def autograde(api: NbGraderAPI, course: Path, result: StudentResult) -> None:
+    """nbgrader autograde of one student, then remove the large files the notebook left behind."""
+    started = time.monotonic()
+    outcome = api.autograde(ASSIGNMENT, result.student_id, force=True, create=True)
+    result.seconds = time.monotonic() - started
+    graded = course / "autograded" / result.student_id / ASSIGNMENT
+    for name in DISPOSABLE:
+        shutil.rmtree(graded / name, ignore_errors=True)
+    if not outcome["success"]:
+        result.problem = "grading failed: " + _last_line(outcome.get("error") or outcome.get("log") or "")
+        return
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        result.score = gradebook.find_submission(ASSIGNMENT, result.student_id).score
+    feedback = api.generate_feedback(ASSIGNMENT, result.student_id, force=True)
+    if not feedback["success"]:
+        result.problem = "feedback failed: " + _last_line(feedback.get("error") or "")
+    result.disk_bytes = sum(_size(course / step / result.student_id) for step in ("autograded", "feedback"))
+
+
+def export(api: NbGraderAPI, run: GradingRun, notes: dict[str, str]) -> None:
+    """nbgrader's export step with the per-cell CSV plugin; feedback HTML is gathered under out/feedback."""
+    plugin = PerCellCsvExportPlugin(config=api.config, to=str(run.grades_csv), notes=notes)
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        plugin.export(gradebook)
+    feedback_dir = run.out / "feedback"
+    shutil.rmtree(feedback_dir, ignore_errors=True)
+    for html in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
+        target = feedback_dir / html.parts[-3] / html.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(html, target)
+
+
+def write_histogram(run: GradingRun) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scores = [result.score for result in run.results]
+    figure, axes = plt.subplots(figsize=(7, 4))
+    axes.hist(scores, bins=range(0, 106, 5), color="#4c72b0", edgecolor="white")
+    axes.set_xlabel("score (out of 100)")
+    axes.set_ylabel("students")
+    mean = sum(scores) / len(scores) if scores else 0.0
+    axes.set_title(f"{ASSIGNMENT}: {len(scores)} submissions, mean {mean:.1f}")
+    path = run.out / "grades.png"
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _table_row(result: StudentResult) -> str:
+    score = f"{result.score:g}/{result.max_score:g}"
+    return f"{result.student_id:24} {score:>13} {result.seconds:6.1f} s  {result.problem or 'graded'}"
+
+
+def _check(outcome: dict, step: str) -> None:
+    if not outcome["success"]:
+        raise RuntimeError(f"nbgrader {step} failed:\n{outcome.get('error') or outcome.get('log')}")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
+
+
+def _put_venv_on_path() -> None:
+    """nbgrader shells out to alembic (and we to nbgrader): the virtualenv's bin must come first on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    if os.environ.get("PATH", "").split(os.pathsep)[0] != venv_bin:
+        os.environ["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
