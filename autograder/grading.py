@@ -66,8 +66,11 @@ class GradingRun:
         return self.out / "grades.csv"
 
 
-def grade(submissions: Path, out: Path, show_progress: bool = True) -> GradingRun:
-    """Grade every <student>/<notebook>.ipynb in submissions (a folder or a .zip); write reports to out."""
+def grade(submissions: Path, out: Path, show_progress: bool = True, cell_timeout: int | None = None) -> GradingRun:
+    """Grade every <student>/<notebook>.ipynb in submissions (a folder or a .zip); write reports to out.
+
+    cell_timeout overrides the configured limit, in seconds, on each cell of a submission.
+    """
     started = time.monotonic()
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
@@ -76,6 +79,8 @@ def grade(submissions: Path, out: Path, show_progress: bool = True) -> GradingRu
     out.mkdir(parents=True, exist_ok=True)
     course = out / "course"
     config = prepare_course(course)
+    if cell_timeout:
+        config.Execute.timeout = cell_timeout
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     _check(api.generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
     collect(submissions, course)

@@ -8,6 +8,7 @@ from nbgrader.preprocessors import ClearSolutions, Execute
 import autograder
 from autograder.collect import StudentFolderCollector
 from autograder.inline_solutions import ClearInlineSolutions
+from autograder.judging import JudgeGradedCells, PrepareJudging
 from autograder.sandbox import SandboxedExecute
 
 REPO = Path(autograder.__file__).resolve().parents[1]
@@ -24,7 +25,6 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "keras
 
 def replaced(steps: list, old: type, new: type) -> list:
     """nbgrader's default list of steps with one step swapped for its subclass."""
-    assert old in steps, f"{old.__name__} is not one of nbgrader's steps"
     return [new if step is old else step for step in steps]
 
 
@@ -41,14 +41,25 @@ c.GenerateAssignment.preprocessors = replaced(
 c.ZipCollectApp.collector_plugin = StudentFolderCollector
 c.ZipCollectApp.strict = True
 
-# Grading runs each student's kernel in a sandbox (autograder/sandbox.py), offline, on random weights.
-c.Autograde.autograde_preprocessors = replaced(
-    Autograde.class_traits()["autograde_preprocessors"].default(), Execute, SandboxedExecute
-)
+# Grading runs each student's kernel in a sandbox (autograder/sandbox.py), offline, on random weights, without
+# the graded cells; the judge (autograder/judging.py) then runs those in a fresh process against the graphs the
+# notebook hands in, so nothing the student's code does to its kernel can change a verdict.
+_grading_steps = Autograde.class_traits()["autograde_preprocessors"].default()
+_execute = _grading_steps.index(Execute)
+c.Autograde.autograde_preprocessors = [
+    *_grading_steps[:_execute],
+    PrepareJudging,
+    SandboxedExecute,
+    JudgeGradedCells,
+    *_grading_steps[_execute + 1 :],
+]
+c.PrepareJudging.setup_cells = ["setup"]
+c.PrepareJudging.judge_cells = ["fresh_process_check"]
+c.PrepareJudging.skipped_cells = ["inspect", "validate"]  # teaching cells: the judge checks the export itself
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True
-c.SandboxedKernelManager.readable_paths = [str(SAMPLES)]
-c.SandboxedKernelManager.environment = {
+c.Sandbox.readable_paths = [str(SAMPLES)]
+c.Sandbox.environment = {
     "SAMPLES_DIR": str(SAMPLES),
     "RESNET_WEIGHTS": "none",
     "TF_CPP_MIN_LOG_LEVEL": "2",
