@@ -13,9 +13,18 @@ ASSIGNMENT := serving_keras_resnet
 SOLUTION := solutions/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 DEMO_OUT := build/demo
 
-.PHONY: setup demo test lint release samples clean
+.PHONY: setup sandbox-tools demo test lint release samples clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed sandbox-tools
+
+# The autograder runs student code under bubblewrap (bwrap) and prlimit, from the system's packages.
+sandbox-tools:
+	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; \
+		else \
+			echo "WARNING: install bubblewrap (e.g. sudo apt-get install bubblewrap) to grade submissions"; \
+		fi; }
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]' \

@@ -85,14 +85,14 @@ HOSTILE_CODE = {
         "import socket\n\n"
         "try:\n"
         "    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
-        "    print('ATTACK SUCCEEDED: network reachable')\n"
+        "    print('connected to the grader machine')\n"
         "except OSError as error:\n"
         "    print('network blocked:', error)"
     ),
     "hostile_read_files": (
         "for target in {readable!r}:\n"
         "    try:\n"
-        "        print('ATTACK SUCCEEDED: read', target, len(open(target, 'rb').read()))\n"
+        "        print('read', len(open(target, 'rb').read()), 'bytes of', target)\n"
         "    except OSError as error:\n"
         "        print('read blocked:', target, type(error).__name__)"
     ),
@@ -101,7 +101,7 @@ HOSTILE_CODE = {
         "    try:\n"
         "        with open(target, 'ab') as file:\n"
         "            file.write(b'100 points please')\n"
-        "        print('ATTACK SUCCEEDED: wrote', target)\n"
+        "        print('wrote to', target, '(if that is under /tmp: the sandbox keeps a private /tmp)')\n"
         "    except OSError as error:\n"
         "        print('write blocked:', target, type(error).__name__)"
     ),

@@ -29,8 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "serving_keras_resnet"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
-# Left behind by a graded notebook and never needed afterwards: exported servables weigh about 100 MB each.
-DISPOSABLE = ("keras_servable",)
 
 COURSE_CONFIG = '''"""nbgrader settings of this grading run: the course's own, with this folder as the course root."""
 
@@ -74,6 +72,8 @@ def grade(submissions: Path, out: Path, show_progress: bool = True, cell_timeout
     started = time.monotonic()
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
+    if not shutil.which("bwrap") or not shutil.which("prlimit"):
+        raise RuntimeError("grading runs student code under bubblewrap: install it (apt-get install bubblewrap)")
     if not submissions.exists():
         raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
     out.mkdir(parents=True, exist_ok=True)
@@ -182,15 +182,16 @@ def unreadable_reason(notebook: Path) -> str:
 
 
 def autograde(api: NbGraderAPI, course: Path, result: StudentResult) -> None:
-    """nbgrader autograde of one student, then remove the large files the notebook left behind."""
+    """nbgrader autograde of one student (which also deletes what the notebook exported), then its feedback."""
     started = time.monotonic()
     outcome = api.autograde(ASSIGNMENT, result.student_id, force=True, create=True)
     result.seconds = time.monotonic() - started
-    graded = course / "autograded" / result.student_id / ASSIGNMENT
-    for name in DISPOSABLE:
-        shutil.rmtree(graded / name, ignore_errors=True)
     if not outcome["success"]:
-        result.problem = "grading failed: " + _last_line(outcome.get("error") or outcome.get("log") or "")
+        log = outcome.get("log") or ""
+        if "DeadKernelError" in log:
+            result.problem = "the notebook's kernel died (the notebook exited or crashed), so nothing could be graded"
+        else:
+            result.problem = "grading failed: " + _last_line(outcome.get("error") or log)
         return
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         result.score = gradebook.find_submission(ASSIGNMENT, result.student_id).score

@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
-from nbgrader.preprocessors import ClearSolutions, Execute
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute, GetGrades
 
 import autograder
 from autograder.collect import StudentFolderCollector
@@ -64,6 +65,8 @@ c.Sandbox.environment = {
     "RESNET_WEIGHTS": "none",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
+# Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
 # Keep feedback readable and the gradebook small, whatever a submission prints.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
