@@ -1,5 +1,5 @@
-"""Grader fixtures: realistic wrong submissions (mutants) and hostile ones, made from the solution by small edits,
-so that they follow the solution when it changes.
+"""Grader fixtures: realistic wrong submissions (mutants), other correct answers and hostile submissions, made
+from the solution by small edits, so that they follow the solution when it changes.
 
 `python -m autograder.fixtures OUT` writes OUT/<name>/serving_keras_resnet.ipynb for every fixture, plus the
 solution and the unfilled release, ready for `python -m autograder grade OUT --out ...`.
@@ -76,6 +76,11 @@ MUTANTS: dict[str, list[Edit]] = {
     ],
 }
 
+# Correct answers that differ from the solution, which must earn full points.
+CORRECT_VARIANTS: dict[str, list[Edit]] = {
+    "default_dct": [Edit("part1", DECODE, "tf.io.decode_jpeg(jpeg, channels=3)")],
+}
+
 # Hostile submissions: correct answers plus code that attacks the grader. {placeholders} are filled per run.
 HOSTILE_CODE = {
     "hostile_infinite_loop": "while True:\n    pass",
@@ -129,13 +134,14 @@ def apply_edits(nb: nbformat.NotebookNode, edits: list[Edit]) -> nbformat.Notebo
     return nb
 
 
-def mutant(name: str) -> nbformat.NotebookNode:
-    return apply_edits(nbformat.read(SOLUTION, as_version=4), MUTANTS[name])
+def edited(edits: list[Edit]) -> nbformat.NotebookNode:
+    """The solution notebook with edits applied."""
+    return apply_edits(nbformat.read(SOLUTION, as_version=4), edits)
 
 
 def hostile(name: str, **targets: object) -> nbformat.NotebookNode:
     """The solution (or a mutant) with attack code appended to the first answer cell."""
-    nb = apply_edits(nbformat.read(SOLUTION, as_version=4), HOSTILE_BASE.get(name, []))
+    nb = edited(HOSTILE_BASE.get(name, []))
     first_answer = next(cell for cell in nb.cells if cell.get("id") == "part1")
     first_answer.source += "\n\n\n" + HOSTILE_CODE[name].format(**targets)
     return nb
@@ -146,7 +152,7 @@ def write_fixtures(out: Path, **targets: object) -> list[str]:
     notebooks = {
         "solution": nbformat.read(SOLUTION, as_version=4),
         "unfilled_release": nbformat.read(RELEASE, as_version=4),
-        **{name: mutant(name) for name in MUTANTS},
+        **{name: edited(edits) for name, edits in {**CORRECT_VARIANTS, **MUTANTS}.items()},
         **{name: hostile(name, **targets) for name in HOSTILE_CODE},
     }
     for name, nb in notebooks.items():

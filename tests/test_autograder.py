@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from autograder.__main__ import main
-from autograder.fixtures import HOSTILE_CODE, MUTANTS, NOTEBOOK, SOLUTION, write_fixtures
+from autograder.fixtures import CORRECT_VARIANTS, HOSTILE_CODE, MUTANTS, NOTEBOOK, SOLUTION, write_fixtures
 from autograder.grading import ASSIGNMENT, GradingRun, grade
 
 CELL_TIMEOUT = 30  # seconds: the slowest correct cell takes about 10
@@ -35,6 +35,7 @@ EXPORT = {"test_export_signatures", "test_export_reloaded_output"}
 # The graded cells each submission must fail; it keeps full points in every other cell.
 EXPECTED_FAILURES = {
     "solution": set(),
+    "default_dct": set(),  # tf.io.decode_jpeg(jpeg, channels=3): a correct answer too
     "unfilled_release": set(GRADED_CELLS),
     "decode_one_channel": set(GRADED_CELLS) - TOP_K,
     # grayscale JPEGs decode to one channel, which preprocess_input cannot flip
@@ -133,7 +134,8 @@ def autograded_cell_text(run: GradingRun, student: str, cell_id: str) -> str:
 
 def test_fixtures_cover_every_mutant_and_attack() -> None:
     assert len(MUTANTS) >= 10
-    assert set(EXPECTED_FAILURES) == {"solution", "unfilled_release", *MUTANTS, *HOSTILE_CODE} - {"hostile_os_exit"}
+    expected = {"solution", "unfilled_release", *CORRECT_VARIANTS, *MUTANTS, *HOSTILE_CODE} - {"hostile_os_exit"}
+    assert set(EXPECTED_FAILURES) == expected
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_FAILURES))
