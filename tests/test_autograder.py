@@ -129,7 +129,9 @@ def batch(workdir: Path) -> tuple[GradingRun, dict[str, dict], ConnectionCounter
 def autograded_cell_text(run: GradingRun, student: str, cell_id: str) -> str:
     path = run.out / "course" / "autograded" / student / ASSIGNMENT / NOTEBOOK
     cell = next(cell for cell in nbformat.read(path, as_version=4).cells if cell.get("id") == cell_id)
-    return "".join(output.get("text", "") + output.get("evalue", "") for output in cell.outputs)
+    return "".join(
+        output.get("text", "") + output.get("ename", "") + output.get("evalue", "") for output in cell.outputs
+    )
 
 
 def test_fixtures_cover_every_mutant_and_attack() -> None:
