@@ -11,11 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "serving_keras_resnet"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-SOLUTION = REPO / "solutions" / ASSIGNMENT / NOTEBOOK
-RELEASE = REPO / "notebooks" / ASSIGNMENT / NOTEBOOK
+from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 
 DECODE = 'tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")'
 PREPROCESS = "image = keras.applications.resnet50.preprocess_input(image)"

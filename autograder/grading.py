@@ -23,11 +23,9 @@ from tqdm import tqdm
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from autograder import ASSIGNMENT, NOTEBOOK, REPO
 from autograder.export import PerCellCsvExportPlugin
 
-REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "serving_keras_resnet"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
 
 COURSE_CONFIG = '''"""nbgrader settings of this grading run: the course's own, with this folder as the course root."""

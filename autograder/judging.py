@@ -20,11 +20,11 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
+from autograder import REPO
 from autograder.handin import HAND_IN_CELL, HAND_IN_DIR
 from autograder.sandbox import Sandbox
 
 HAND_IN_CELL_ID = "grader-hand-in"
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _grade_id(cell: NotebookNode) -> str:

@@ -1,18 +1,15 @@
 """nbgrader settings for this course. The repository root is the course directory."""
 
-from pathlib import Path
-
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute, GetGrades
 
-import autograder
+from autograder import REPO
 from autograder.collect import StudentFolderCollector
 from autograder.inline_solutions import ClearInlineSolutions
 from autograder.judging import JudgeGradedCells, PrepareJudging
 from autograder.sandbox import SandboxedExecute
 
-REPO = Path(autograder.__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
 
 c = get_config()

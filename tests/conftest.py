@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from nbformat import NotebookNode
 
-from tests.helpers import SOLUTION, notebook_env, run_notebook
+from autograder import SOLUTION
+from tests.helpers import notebook_env, run_notebook
 
 TEST_SEED = 7  # not the notebook's seed: a servable that ignored the weights file would fail the parity tests
 

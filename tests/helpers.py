@@ -9,10 +9,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENT = "serving_keras_resnet"
-SOLUTION = REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-RELEASE = REPO / "notebooks" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+from autograder import REPO, SOLUTION
+
 SAMPLES = REPO / "samples"
 VENV_BIN = Path(sys.executable).parent
 CELL_TIMEOUT = 300

@@ -11,9 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import ASSIGNMENT, NOTEBOOK, SOLUTION
 from autograder.__main__ import main
-from autograder.fixtures import CORRECT_VARIANTS, HOSTILE_CODE, MUTANTS, NOTEBOOK, SOLUTION, write_fixtures
-from autograder.grading import ASSIGNMENT, GradingRun, grade
+from autograder.fixtures import CORRECT_VARIANTS, HOSTILE_CODE, MUTANTS, write_fixtures
+from autograder.grading import GradingRun, grade
 
 CELL_TIMEOUT = 30  # seconds: the slowest correct cell takes about 10
 GRADED_CELLS = {

@@ -11,7 +11,7 @@ import yaml
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from tests.helpers import REPO
+from autograder import REPO
 
 TF_SERVING = REPO / "serving" / "tf_serving"
 KUBERNETES_VERSION = "1.34.0"

@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import yaml
 
-from tests.helpers import REPO
+from autograder import REPO
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==(\S+)$")
 

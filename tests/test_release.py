@@ -7,7 +7,8 @@ import subprocess
 import nbformat
 import pytest
 
-from tests.helpers import ASSIGNMENT, RELEASE, REPO, SOLUTION, VENV_BIN, cell_text, notebook_env, run_notebook
+from autograder import ASSIGNMENT, RELEASE, REPO, SOLUTION
+from tests.helpers import VENV_BIN, cell_text, notebook_env, run_notebook
 
 # Every blank the exercise asks for, by the nbgrader grade_id of its cell, as the student sees it.
 EXPECTED_BLANKS = {

@@ -4,8 +4,9 @@ import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
 
+from autograder import SOLUTION
 from tests.conftest import SolutionRun
-from tests.helpers import SOLUTION, cell_by_id, cell_text, notebook_env, run_notebook
+from tests.helpers import cell_by_id, cell_text, notebook_env, run_notebook
 
 ACCURATE_DECODE = 'image = tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")'
 PLAIN_DECODE = "image = tf.io.decode_jpeg(jpeg, channels=3)"

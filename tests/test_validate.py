@@ -7,8 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.fixtures import MUTANTS, SOLUTION, edited
-from tests.helpers import REPO, SAMPLES, VENV_BIN
+from autograder import REPO, SOLUTION
+from autograder.fixtures import MUTANTS, edited
+from tests.helpers import SAMPLES, VENV_BIN
 
 
 @pytest.mark.parametrize(
