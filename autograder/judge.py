@@ -60,10 +60,11 @@ def run_cell(source: str, namespace: dict) -> dict:
 
 
 def judge(cells: list[dict]) -> dict[str, dict]:
+    """Run the cells in order; after the set-up cells, bind what was handed in; return the graded cells' verdicts."""
     namespace: dict = {"__name__": "__main__"}
     verdicts: dict[str, dict] = {}
     for cell in cells:
-        if not cell["graded"] and cell.get("setup"):
+        if cell.get("setup"):
             setup = run_cell(cell["source"], namespace)
             if "ename" in setup:
                 raise RuntimeError(f"set-up cell {cell['id']} failed: {setup['ename']}: {setup['evalue']}")

@@ -34,10 +34,8 @@ def _grade_id(cell: NotebookNode) -> str:
 class PrepareJudging(NbGraderPreprocessor):
     """Before the kernel runs: hold back the cells the judge runs, and append the hand-in cell."""
 
-    setup_cells = List(Unicode(), ["setup"], help="grade_ids of locked cells the judge runs first").tag(config=True)
-    judge_cells = List(Unicode(), ["fresh_process_check"], help="grade_ids of locked cells only the judge runs").tag(
-        config=True
-    )
+    setup_cells = List(Unicode(), [], help="grade_ids of locked cells the judge runs first").tag(config=True)
+    judge_cells = List(Unicode(), [], help="grade_ids of locked cells only the judge runs").tag(config=True)
     skipped_cells = List(Unicode(), [], help="grade_ids of locked cells not run at all when grading").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
