@@ -11,6 +11,7 @@ import pytest
 from nbformat import NotebookNode
 
 from autograder import SOLUTION
+from serving.launcher import LocalServer
 from tests.helpers import notebook_env, run_notebook
 
 TEST_SEED = 7  # not the notebook's seed: a servable that ignored the weights file would fail the parity tests
@@ -65,3 +66,16 @@ def serving_signature(solution_run: SolutionRun):
     import tensorflow as tf
 
     return tf.saved_model.load(str(solution_run.export_path)).signatures["serving_default"]
+
+
+SERVER_MAX_REQUEST_BYTES = 4 << 20  # small, so that a test can send a request over the limit cheaply
+
+
+@pytest.fixture(scope="session")
+def model_server(workdir: Path, solution_run: SolutionRun) -> Iterator[LocalServer]:
+    """The local model server in a subprocess, serving the exported servable as version 1 of "resnet"."""
+    base_path = workdir / "served"
+    base_path.mkdir()
+    (base_path / "1").symlink_to(solution_run.export_path, target_is_directory=True)
+    with LocalServer(base_path, max_request_bytes=SERVER_MAX_REQUEST_BYTES) as server:
+        yield server

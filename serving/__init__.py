@@ -1,0 +1,1 @@
+"""A local model server that speaks TensorFlow Serving's gRPC and REST APIs, and TF Serving deployment files."""
