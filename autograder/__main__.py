@@ -20,10 +20,15 @@ def main(argv: list[str] | None = None) -> int:
     grading.add_argument("submissions", type=Path, help="a .zip or a folder of <student>/<notebook>.ipynb")
     grading.add_argument("--out", type=Path, required=True, help="folder for the grades, the chart and feedback")
     grading.add_argument("--cell-timeout", type=int, help="seconds each cell may run (default: the course's, 120)")
+    grading.add_argument(
+        "--jobs", type=int, help="submissions graded at once (default: one per core; each takes about 1 GB of memory)"
+    )
     grading.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
-        run = grade(args.submissions, args.out, show_progress=not args.quiet, cell_timeout=args.cell_timeout)
+        run = grade(
+            args.submissions, args.out, show_progress=not args.quiet, cell_timeout=args.cell_timeout, jobs=args.jobs
+        )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,16 +1,19 @@
 """Grade a batch of submissions with nbgrader's own steps: generate_assignment, zip_collect, autograde,
 generate_feedback and export, in a course directory of their own, with every kernel sandboxed.
 
-Unreadable submissions are reported with the reason and graded 0; the rest of the batch goes on.
+Unreadable submissions are reported with the reason and graded 0; the rest of the batch goes on. Submissions are
+graded by several worker processes at once; nbgrader's SQLite gradebook takes their short writes one at a time.
 """
 
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,10 +65,22 @@ class GradingRun:
         return self.out / "grades.csv"
 
 
-def grade(submissions: Path, out: Path, show_progress: bool = True, cell_timeout: int | None = None) -> GradingRun:
+def default_jobs() -> int:
+    """One submission per core: a submission's kernel and judge are mostly single-threaded Python and TensorFlow."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def grade(
+    submissions: Path,
+    out: Path,
+    show_progress: bool = True,
+    cell_timeout: int | None = None,
+    jobs: int | None = None,
+) -> GradingRun:
     """Grade every <student>/<notebook>.ipynb in submissions (a folder or a .zip); write reports to out.
 
-    cell_timeout overrides the configured limit, in seconds, on each cell of a submission.
+    cell_timeout overrides the configured limit, in seconds, on each cell of a submission; jobs is how many
+    submissions are graded at once (default: one per core).
     """
     started = time.monotonic()
     _put_venv_on_path()
@@ -74,12 +89,11 @@ def grade(submissions: Path, out: Path, show_progress: bool = True, cell_timeout
         raise RuntimeError("grading runs student code under bubblewrap: install it (apt-get install bubblewrap)")
     if not submissions.exists():
         raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     out.mkdir(parents=True, exist_ok=True)
     course = out / "course"
-    config = prepare_course(course)
-    if cell_timeout:
-        config.Execute.timeout = cell_timeout
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    api = course_api(course, cell_timeout, fresh=True)
     _check(api.generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
     collect(submissions, course)
     problems = check_submissions(course)
@@ -90,19 +104,54 @@ def grade(submissions: Path, out: Path, show_progress: bool = True, cell_timeout
         for student_id in students:
             gradebook.update_or_create_student(student_id)
         max_score = gradebook.find_assignment(ASSIGNMENT).max_score
-    progress = tqdm(students, desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
+    pending = [StudentResult(s, max_score=max_score, problem=problems.get(s, "")) for s in students]
+    progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
-    for student_id in progress:
-        result = StudentResult(student_id, max_score=max_score, problem=problems.get(student_id, ""))
-        if not result.problem:
-            autograde(api, course, result)
+    for result in grade_each(course, cell_timeout, pending, jobs or default_jobs()):
         run.results.append(result)
         progress.write(_table_row(result))
+        progress.update()
+    progress.close()
+    run.results.sort(key=lambda result: result.student_id)
 
     export(api, run, {r.student_id: r.problem for r in run.results if r.problem})
     write_histogram(run)
     run.seconds = time.monotonic() - started
     return run
+
+
+def grade_each(course: Path, cell_timeout: int | None, pending: list[StudentResult], jobs: int):
+    """Autograde the readable submissions, `jobs` at a time, yielding each result as it is done."""
+    readable = [result for result in pending if not result.problem]
+    yield from (result for result in pending if result.problem)
+    if min(jobs, len(readable)) <= 1:
+        api = course_api(course, cell_timeout)
+        for result in readable:
+            autograde(api, course, result)
+            yield result
+        return
+    # Fresh interpreters, not forks: nbgrader and the kernel managers keep state that must not be shared.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(autograde_in_worker, course, cell_timeout, result) for result in readable]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def autograde_in_worker(course: Path, cell_timeout: int | None, result: StudentResult) -> StudentResult:
+    """One submission, graded in a worker process with its own connection to the gradebook."""
+    _put_venv_on_path()
+    warnings.filterwarnings("ignore", category=SAWarning)
+    autograde(course_api(course, cell_timeout), course, result)
+    return result
+
+
+def course_api(course: Path, cell_timeout: int | None, fresh: bool = False) -> NbGraderAPI:
+    """nbgrader's API on the grading course directory (made anew if fresh), with the cell timeout applied."""
+    config = prepare_course(course) if fresh else load_course_config(course)
+    if cell_timeout:
+        config.Execute.timeout = cell_timeout
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
 def prepare_course(course: Path) -> Config:
@@ -118,6 +167,10 @@ def prepare_course(course: Path) -> Config:
             source=str(REPO / "solutions"),
         )
     )
+    return load_course_config(course)
+
+
+def load_course_config(course: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 

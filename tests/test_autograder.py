@@ -16,7 +16,7 @@ from autograder.__main__ import main
 from autograder.fixtures import CORRECT_VARIANTS, HOSTILE_CODE, MUTANTS, write_fixtures
 from autograder.grading import GradingRun, grade
 
-CELL_TIMEOUT = 30  # seconds: the slowest correct cell takes about 10
+CELL_TIMEOUT = 60  # seconds: the slowest correct cell takes about 10, or 15 while another submission is graded
 GRADED_CELLS = {
     "test_decode_shape_dtype": 5,
     "test_decode_range": 5,
@@ -143,15 +143,26 @@ def test_fixtures_cover_every_mutant_and_attack() -> None:
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_FAILURES))
 def test_each_submission_loses_exactly_the_cells_aimed_at_it(batch, student: str) -> None:
-    _, rows, _ = batch
+    run, rows, _ = batch
     row = rows[student]
     scores = {cell: float(row[cell]) for cell in GRADED_CELLS}
     expected = {
         cell: 0.0 if cell in EXPECTED_FAILURES[student] else float(points) for cell, points in GRADED_CELLS.items()
     }
-    assert scores == expected
+    assert scores == expected, {"note": row["note"], **failed_cell_errors(run, student, scores, expected)}
     assert float(row["score"]) == sum(expected.values()) and float(row["max_score"]) == 100
     assert row["note"] == ""
+
+
+def failed_cell_errors(run: GradingRun, student: str, scores: dict, expected: dict) -> dict[str, str]:
+    """What each unexpectedly failed cell printed: the reason, when a test fails in a way it should not."""
+    if not (run.out / "course" / "autograded" / student).exists():
+        return {"autograded notebook": "missing"}
+    return {
+        cell: autograded_cell_text(run, student, cell)[-500:]
+        for cell in scores
+        if scores[cell] != expected[cell] and expected[cell]
+    }
 
 
 def test_csv_has_a_column_per_graded_cell_and_a_row_per_student(batch) -> None:
@@ -227,3 +238,5 @@ def test_command_line_reports_problems_and_bad_arguments(tmp_path, capsys) -> No
 
     assert main(["grade", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     assert "does not exist: expected a .zip or a folder of submissions" in capsys.readouterr().err
+    assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "0"]) == 2
+    assert "jobs must be at least 1, got 0" in capsys.readouterr().err
