@@ -1,8 +1,9 @@
-"""TensorFlow prints start-up lines (oneDNN, CUDA) from C++ before its logging is configured, so
-TF_CPP_MIN_LOG_LEVEL cannot hide them; a command-line tool whose errors are one line must."""
+"""Command-line tools whose output is their answer: TensorFlow prints start-up lines (oneDNN, CUDA) from C++ before
+its logging is configured, so TF_CPP_MIN_LOG_LEVEL cannot hide them, and a closed pipe must not print a traceback."""
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 
@@ -26,3 +27,14 @@ def import_tensorflow():
         import tensorflow
 
     return tensorflow
+
+
+def run_command(main: Callable[[], int]) -> None:
+    """Exit with main's status; output piped into a reader that stops early (`| head`) ends it quietly."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        status = 1
+    sys.exit(status)

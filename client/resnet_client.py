@@ -10,6 +10,7 @@ import sys
 from client.images import ImageSourceError, model_jpeg
 from client.labels import imagenet_label
 from client.predictors import Prediction, ServerError, add_server_arguments, server_predictor
+from client.quiet import run_command
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -75,4 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

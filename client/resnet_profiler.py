@@ -24,6 +24,7 @@ from client.predictors import (
     SavedModelPredictor,
     ServerError,
 )
+from client.quiet import run_command
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -181,4 +182,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

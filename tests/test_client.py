@@ -48,6 +48,16 @@ def test_client_prints_the_savedmodel_top5(model_server, serving_signature, tran
         assert [guess["label"] for guess in answer["top5"]] == [imagenet_label(c) for c in classes]
 
 
+def test_client_output_into_a_closed_pipe_ends_quietly(model_server):
+    """`resnet_client ... | head -1`: the reader is gone before the table is printed, and no traceback follows."""
+    command = [sys.executable, "-m", "client.resnet_client", str(IMAGES[0]), "--server", model_server.grpc_address]
+    client = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    client.stdout.close()
+    _, stderr = client.communicate(timeout=120)
+    assert client.returncode == 1
+    assert stderr == b""
+
+
 def test_client_table_and_plot(model_server, tmp_path, capsys):
     plot = tmp_path / "top5.png"
     assert resnet_client.main([*map(str, IMAGES), "--server", model_server.grpc_address, "--plot", str(plot)]) == 0
