@@ -13,7 +13,7 @@ ASSIGNMENT := serving_keras_resnet
 SOLUTION := solutions/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 DEMO_OUT := build/demo
 
-.PHONY: setup sandbox-tools demo test lint release samples clean
+.PHONY: setup sandbox-tools demo test lint bench release samples clean
 
 setup: $(VENV)/.installed sandbox-tools
 
@@ -47,6 +47,10 @@ test: setup lint
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Measure the servable, the local server, the notebook and the grader: bench/results.json, bench/results.png.
+bench: setup
+	$(BIN)/python -m bench
 
 # Regenerate the student release in notebooks/ from solutions/ with nbgrader.
 release: setup

@@ -1,0 +1,68 @@
+"""The solution notebook from a fresh kernel to an exported SavedModel, with weights none, and where the time goes."""
+
+import os
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from bench.stats import figure
+
+# Which cells make up each part of the breakdown, by cell id; every other code cell counts as "tests".
+BREAKDOWN = {
+    "imports and setup": ("setup",),
+    "model build": ("weights", "part5"),
+    "export": ("export",),
+    "inspect and reload checks": ("inspect", "validate", "fresh_process_check"),
+}
+CELL_TIMEOUT_SECONDS = 600
+
+
+def run_once(notebook: Path, samples: Path, servable_dir: Path) -> tuple[float, dict[str, float]]:
+    """Seconds from starting a kernel to the last cell, and seconds per part of the breakdown."""
+    nb = nbformat.read(notebook, as_version=4)
+    env = {**os.environ, "RESNET_WEIGHTS": "none", "SAMPLES_DIR": str(samples), "SERVABLE_DIR": str(servable_dir)}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("SERVABLE_VERSION", None)
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
+    )
+    start = time.perf_counter()
+    client.execute(env=env)
+    total = time.perf_counter() - start
+    parts = dict.fromkeys([*BREAKDOWN, "tests"], 0.0)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            part = next((name for name, ids in BREAKDOWN.items() if cell.get("id") in ids), "tests")
+            parts[part] += cell_seconds(cell)
+    parts["kernel start and messaging"] = total - sum(parts.values())
+    return total, parts
+
+
+def cell_seconds(cell: nbformat.NotebookNode) -> float:
+    timing = cell.metadata.get("execution", {})
+    started, ended = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (started and ended):
+        return 0.0
+    return (datetime.fromisoformat(ended.rstrip("Z")) - datetime.fromisoformat(started.rstrip("Z"))).total_seconds()
+
+
+def notebook(runs: int, notebook_path: Path, samples: Path, workdir: Path) -> tuple[dict, Path]:
+    """The timings, and the SavedModel the first run exported (the servable the other sections measure)."""
+    totals, breakdowns = [], []
+    for run in range(runs):
+        servable_dir = workdir / f"notebook_run_{run}"
+        total, parts = run_once(notebook_path, samples, servable_dir)
+        totals.append(total)
+        breakdowns.append(parts)
+        if run:
+            shutil.rmtree(servable_dir)
+    result = {
+        "seconds": figure(totals, 2),
+        "breakdown_s": {part: figure([parts[part] for parts in breakdowns], 2) for part in breakdowns[0]},
+    }
+    return result, workdir / "notebook_run_0" / "1"
