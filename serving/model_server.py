@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import grpc
 
+from serving.batching import BatchingParameters
 from serving.grpc_api import add_services
 from serving.rest_api import rest_server
 from serving.servables import ModelManager, numbered_versions
@@ -36,7 +37,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max_image_pixels", type=int, default=50_000_000, help="largest image decoded, in pixels (50 megapixels)"
     )
+    parser.add_argument(
+        "--enable_batching", action="store_true", help="merge concurrent requests into batches (server-side batching)"
+    )
+    parser.add_argument(
+        "--batching_parameters_file",
+        type=Path,
+        help="TF Serving's batching parameters (e.g. serving/tf_serving/batching.config); implies --enable_batching",
+    )
     return parser.parse_args(argv)
+
+
+def batching_parameters(args: argparse.Namespace) -> BatchingParameters | None:
+    if args.batching_parameters_file:
+        return BatchingParameters.read(args.batching_parameters_file)
+    return BatchingParameters() if args.enable_batching else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     if not numbered_versions(base_path):
         log.error("no version folder (1, 2, ... with a saved_model.pb) under %s: export the servable first", base_path)
         return 2
-    manager = ModelManager(args.model_name, base_path, args.file_system_poll_wait_seconds, args.max_image_pixels)
+    try:
+        batching = batching_parameters(args)
+    except (OSError, ValueError) as error:
+        log.error("batching parameters: %s", error)
+        return 2
+    if batching:
+        log.info("batching: %s", batching)
+    manager = ModelManager(
+        args.model_name, base_path, args.file_system_poll_wait_seconds, args.max_image_pixels, batching
+    )
     manager.start()
 
     limits = [("grpc.max_receive_message_length", args.max_request_bytes)]

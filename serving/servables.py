@@ -1,6 +1,7 @@
 """Loaded versions of a SavedModel and the manager that keeps the highest one serving, as TF Serving's
 "latest" version policy does: a new version is loaded and warmed up beside the old one, then swapped in."""
 
+import functools
 import io
 import logging
 import threading
@@ -17,6 +18,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow.core.protobuf.meta_graph_pb2 import SignatureDef
 from tensorflow_serving.apis.get_model_status_pb2 import ModelVersionStatus
 
+from serving.batching import Batcher, BatchingParameters
 from serving.errors import ServingError, invalid_argument, not_found, tensorflow_message
 from serving.inputs import check_input_arrays
 
@@ -32,13 +34,24 @@ def read_signature_defs(path: Path) -> dict[str, SignatureDef]:
     return {name: signatures[name] for name in signatures if name not in INTERNAL_SIGNATURES}
 
 
-class Servable:
-    """One loaded version of the model."""
+def batchable(signature: SignatureDef) -> bool:
+    """Requests can be merged when every input and output has the batch as its first, variable, dimension."""
+    tensors = [*signature.inputs.values(), *signature.outputs.values()]
+    return all(info.tensor_shape.dim and info.tensor_shape.dim[0].size == -1 for info in tensors)
 
-    def __init__(self, path: Path, version: int, max_image_pixels: int):
+
+class Servable:
+    """One loaded version of the model; with batching parameters, concurrent requests share calls of the model."""
+
+    def __init__(self, path: Path, version: int, max_image_pixels: int, batching: BatchingParameters | None = None):
         self.path, self.version, self.max_image_pixels = path, version, max_image_pixels
         self.signature_defs = read_signature_defs(path)
         self._functions = tf.saved_model.load(str(path)).signatures
+        self._batchers = {
+            name: Batcher(functools.partial(self._call, name), batching, f"{version}-{name}")
+            for name, signature in self.signature_defs.items()
+            if batching and batchable(signature)
+        }
 
     def signature(self, name: str) -> SignatureDef:
         name = name or DEFAULT_SIGNATURE
@@ -54,15 +67,25 @@ class Servable:
         if unknown := sorted(set(output_filter) - set(signature.outputs)):
             raise invalid_argument(f"output tensor alias not found in signature: {', '.join(unknown)}.")
         check_input_arrays(signature, inputs, self.max_image_pixels)
-        function = self._functions[signature_name or DEFAULT_SIGNATURE]
+        name = signature_name or DEFAULT_SIGNATURE
+        batcher = self._batchers.get(name)
+        outputs = batcher.submit(dict(inputs)) if batcher else self._call(name, inputs)
+        return {alias: outputs[alias] for alias in output_filter or outputs}
+
+    def _call(self, name: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """One call of the signature's graph, with TensorFlow's errors turned into the server's."""
         try:
-            outputs = function(**{alias: tf.constant(array) for alias, array in inputs.items()})
+            outputs = self._functions[name](**{alias: tf.constant(array) for alias, array in inputs.items()})
         except tf.errors.InvalidArgumentError as error:
             raise invalid_argument(tensorflow_message(error)) from None
         except tf.errors.OpError as error:
             raise ServingError(grpc.StatusCode.INTERNAL, tensorflow_message(error)) from None
-        wanted = output_filter or outputs.keys()
-        return {alias: outputs[alias].numpy() for alias in wanted}
+        return {alias: tensor.numpy() for alias, tensor in outputs.items()}
+
+    def close(self) -> None:
+        """Stop batching once the queued requests are answered; requests still arriving run unbatched."""
+        for batcher in self._batchers.values():
+            batcher.close()
 
     def warm_up(self) -> None:
         """One request through every signature that takes images, so the first client request is not the slow one."""
@@ -93,9 +116,16 @@ def numbered_versions(base_path: Path) -> list[int]:
 class ModelManager:
     """Serves the highest version under base_path and polls for newer ones."""
 
-    def __init__(self, name: str, base_path: Path, poll_seconds: float, max_image_pixels: int):
+    def __init__(
+        self,
+        name: str,
+        base_path: Path,
+        poll_seconds: float,
+        max_image_pixels: int,
+        batching: BatchingParameters | None = None,
+    ):
         self.name, self.base_path, self.poll_seconds = name, base_path, poll_seconds
-        self.max_image_pixels = max_image_pixels
+        self.max_image_pixels, self.batching = max_image_pixels, batching
         self.states: dict[int, VersionState] = {}
         self._current: Servable | None = None
         self._failed: dict[int, float] = {}  # version -> mtime of the saved_model.pb that failed to load
@@ -133,10 +163,13 @@ class ModelManager:
     def _load(self, version: int, pb_mtime: float) -> bool:
         self.states[version] = VersionState(ModelVersionStatus.LOADING)
         log.info("loading %s version %d from %s", self.name, version, self.base_path / str(version))
+        servable = None
         try:
-            servable = Servable(self.base_path / str(version), version, self.max_image_pixels)
+            servable = Servable(self.base_path / str(version), version, self.max_image_pixels, self.batching)
             servable.warm_up()
         except Exception as error:
+            if servable is not None:
+                servable.close()
             self._failed[version] = pb_mtime
             self.states[version] = VersionState(ModelVersionStatus.END, f"loading failed: {error}")
             log.error("%s version %d failed to load, keeping the version serving: %s", self.name, version, error)
@@ -144,6 +177,7 @@ class ModelManager:
         previous, self._current = self._current, servable
         self.states[version] = VersionState(ModelVersionStatus.AVAILABLE)
         if previous is not None:
+            previous.close()
             self.states[previous.version] = VersionState(ModelVersionStatus.END)
         log.info("serving %s version %d", self.name, version)
         return True

@@ -12,7 +12,7 @@ from nbformat import NotebookNode
 
 from autograder import SOLUTION
 from serving.launcher import LocalServer
-from tests.helpers import notebook_env, run_notebook
+from tests.helpers import TF_SERVING, notebook_env, run_notebook
 
 TEST_SEED = 7  # not the notebook's seed: a servable that ignored the weights file would fail the parity tests
 
@@ -78,4 +78,11 @@ def model_server(workdir: Path, solution_run: SolutionRun) -> Iterator[LocalServ
     base_path.mkdir()
     (base_path / "1").symlink_to(solution_run.export_path, target_is_directory=True)
     with LocalServer(base_path, max_request_bytes=SERVER_MAX_REQUEST_BYTES) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def batching_model_server(model_server: LocalServer) -> Iterator[LocalServer]:
+    """A second local server on the same versions, merging concurrent requests with TF Serving's batching file."""
+    with LocalServer(model_server.model_base_path, batching_parameters_file=TF_SERVING / "batching.config") as server:
         yield server

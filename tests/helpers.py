@@ -12,6 +12,7 @@ from nbformat import NotebookNode
 from autograder import REPO, SOLUTION
 
 SAMPLES = REPO / "samples"
+TF_SERVING = REPO / "serving" / "tf_serving"
 VENV_BIN = Path(sys.executable).parent
 CELL_TIMEOUT = 300
 

@@ -11,9 +11,8 @@ import yaml
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from autograder import REPO
+from tests.helpers import TF_SERVING
 
-TF_SERVING = REPO / "serving" / "tf_serving"
 KUBERNETES_VERSION = "1.34.0"
 MANIFESTS = sorted((TF_SERVING / "k8s").glob("*.yaml"))
 IMAGE = "tensorflow/serving:2.21.0"

@@ -229,8 +229,11 @@ def test_bad_rest_requests(model_server, good_jpeg, name):
     assert phrase in response.json()["error"]
 
 
-def test_eight_parallel_clients_get_their_own_answers(model_server, serving_signature):
-    """8 clients (4 gRPC, 4 REST) x 50 requests, each for one of the samples: no error, every answer its own."""
+@pytest.mark.parametrize("server", ["model_server", "batching_model_server"])
+def test_eight_parallel_clients_get_their_own_answers(request, server, serving_signature):
+    """8 clients (4 gRPC, 4 REST) x 50 requests, each for one of the samples: no error, every answer its own, with
+    and without server-side batching."""
+    model_server = request.getfixturevalue(server)
     jpegs = [path.read_bytes() for path in SAMPLE_JPEGS]
     expected = [in_process(serving_signature, [jpeg]) for jpeg in jpegs]
 
