@@ -154,8 +154,11 @@ def plot(results: list[Measurement], path: Path) -> None:
         latency.plot(sizes, [r.p99_ms for r in rows], linestyle="--", color=line.get_color(), label=f"{target} p99")
         throughput.plot(sizes, [r.images_per_s for r in rows], marker="o", label=target)
     latency.set(xlabel="batch size", ylabel="latency per request (ms)", xscale="log", yscale="log")
-    throughput.set(xlabel="batch size", ylabel="images/s", xscale="log")
+    throughput.set(xlabel="batch size", ylabel="images/s", xscale="log", ylim=(0, None))
+    batch_sizes = sorted({r.batch_size for r in results})
     for axis in (latency, throughput):
+        axis.set_xticks(batch_sizes, labels=[str(size) for size in batch_sizes], minor=False)
+        axis.set_xticks([], minor=True)
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
     figure.suptitle(f"ResNet50 servable, concurrency {results[0].concurrency}")
