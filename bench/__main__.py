@@ -96,9 +96,18 @@ def measure_all(settings: Settings, args: argparse.Namespace, workdir: Path) -> 
 
     run.section("notebook", notebook)
     ceiling = run.section("ceiling", lambda: model_speed.matmul_ceiling(settings))
-    raw = run.section("raw_model", lambda: model_speed.raw_model(settings, ceiling))
+    yardstick = None
+
+    def raw_model() -> dict:
+        nonlocal yardstick
+        yardstick = model_speed.RawModel()
+        return model_speed.raw_model(settings, yardstick, ceiling)
+
+    run.section("raw_model", raw_model)
     servable = run.section(
-        "servable", lambda: model_speed.servable(settings, export, args.samples, raw), needs=("notebook", "raw_model")
+        "servable",
+        lambda: model_speed.servable(settings, export, args.samples, yardstick),
+        needs=("notebook", "raw_model"),
     )
     run.section(
         "local_server",

@@ -1,11 +1,12 @@
 """The machine's fp32 limit, raw ResNet50 on preprocessed tensors, and the servable on JPEG strings."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import tensorflow as tf
 
 from bench.settings import Settings
-from bench.stats import figure, rate, repeated, seconds_per_run
+from bench.stats import figure, interleaved_seconds, rate, repeated, seconds_per_run
 
 RESNET50_GFLOP_PER_IMAGE = 8.2  # about 4.1 G multiply-adds per 224x224 image, two FLOPs each
 
@@ -30,17 +31,26 @@ def calls_per_run(batch_size: int, settings: Settings) -> int:
     return max(1, settings.images_per_run // batch_size)
 
 
-def raw_model(settings: Settings, ceiling: dict | None) -> dict:
-    """Keras ResNet50 called on decoded, preprocessed tensors, compiled as a graph like the servable's."""
-    import keras
+class RawModel:
+    """Keras ResNet50 called on decoded, preprocessed tensors, compiled as a graph like the servable's: the yardstick
+    for the servable, which must add little to it."""
 
-    model = keras.applications.ResNet50(weights=None)
-    compiled = tf.function(lambda x: model(x, training=False))
+    def __init__(self) -> None:
+        import keras
+
+        model = keras.applications.ResNet50(weights=None)
+        self._call = tf.function(lambda x: model(x, training=False))
+
+    def work(self, batch_size: int, calls: int) -> Callable[[], None]:
+        images = tf.random.uniform([batch_size, 224, 224, 3], -120.0, 150.0)
+        return repeated(lambda x: self._call(x).numpy(), images, calls)
+
+
+def raw_model(settings: Settings, model: RawModel, ceiling: dict | None) -> dict:
     throughput = {}
     for batch_size in settings.batch_sizes:
-        images = tf.random.uniform([batch_size, 224, 224, 3], -120.0, 150.0)
         calls = calls_per_run(batch_size, settings)
-        timings = seconds_per_run(repeated(lambda x: compiled(x).numpy(), images, calls), settings.runs)
+        timings = seconds_per_run(model.work(batch_size, calls), settings.runs)
         throughput[str(batch_size)] = figure(rate(batch_size * calls, timings), 2)
     result = {"images_per_s": throughput}
     if ceiling:
@@ -55,26 +65,29 @@ def jpeg_batch(samples: Path, batch_size: int) -> list[bytes]:
     return [jpegs[index % len(jpegs)] for index in range(batch_size)]
 
 
-def servable(settings: Settings, export: Path, samples: Path, raw: dict | None) -> dict:
-    """The exported signature on JPEG strings: decode, preprocess, model and top-k, as a client would call it."""
+def servable(settings: Settings, export: Path, samples: Path, raw: RawModel) -> dict:
+    """The exported signature on JPEG strings (decode, preprocess, model and top-k, as a client would call it),
+    taking turns with the raw model so that each ratio compares runs made at the same moment."""
     signature = tf.saved_model.load(str(export)).signatures["serving_default"]
 
     def call(jpegs: tf.Tensor) -> dict:
         return signature(images=jpegs)
 
-    throughput = {}
+    throughput, raw_throughput, ratio, added_ms = {}, {}, {}, {}
     for batch_size in settings.batch_sizes:
-        images = tf.constant(jpeg_batch(samples, batch_size))
         calls = calls_per_run(batch_size, settings)
-        timings = seconds_per_run(repeated(call, images, calls), settings.runs)
-        throughput[str(batch_size)] = figure(rate(batch_size * calls, timings), 2)
-    result = {"images_per_s": throughput}
-    if raw:
-        raw_speed = {size: raw["images_per_s"][size]["median"] for size in throughput}
-        result["ratio_to_raw"] = {size: round(fig["median"] / raw_speed[size], 3) for size, fig in throughput.items()}
+        served_work = repeated(call, tf.constant(jpeg_batch(samples, batch_size)), calls)
+        served, model_only = interleaved_seconds([served_work, raw.work(batch_size, calls)], settings.runs)
+        size = str(batch_size)
+        throughput[size] = figure(rate(batch_size * calls, served), 2)
+        raw_throughput[size] = figure(rate(batch_size * calls, model_only), 2)
+        pairs = list(zip(model_only, served, strict=True))
+        ratio[size] = figure([alone / both for alone, both in pairs], 3)
         # what decoding, preprocessing and top-k add to each batch, beyond the model itself
-        result["added_ms_per_batch"] = {
-            size: round(1000 * int(size) * (1 / fig["median"] - 1 / raw_speed[size]), 2)
-            for size, fig in throughput.items()
-        }
-    return result
+        added_ms[size] = figure([1000 * (both - alone) / calls for alone, both in pairs], 2)
+    return {
+        "images_per_s": throughput,
+        "raw_model_images_per_s_in_turn": raw_throughput,
+        "ratio_to_raw": ratio,
+        "added_ms_per_batch": added_ms,
+    }

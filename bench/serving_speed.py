@@ -4,7 +4,7 @@ from pathlib import Path
 
 from bench.model_speed import jpeg_batch
 from bench.settings import Settings
-from bench.stats import figure, repeated, seconds_per_run
+from bench.stats import figure, interleaved_seconds, repeated
 from client.predictors import GrpcPredictor, RestPredictor, SavedModelPredictor
 from serving.launcher import LocalServer
 
@@ -22,8 +22,8 @@ def local_server(settings: Settings, export: Path, samples: Path, workdir: Path)
         ]
         for batch_size in settings.server_batch_sizes:
             batch = jpeg_batch(samples, batch_size)
-            for target in targets:
-                timings = seconds_per_run(repeated(target.predict, batch, 1), settings.server_requests, warmup=2)
+            works = [repeated(target.predict, batch, 1) for target in targets]
+            for target, timings in zip(targets, interleaved_seconds(works, settings.server_requests, 2), strict=True):
                 latency_ms.setdefault(target.target, {})[str(batch_size)] = figure([1000 * t for t in timings], 2)
     baseline = latency_ms.pop("in-process")
     smallest, largest = (str(size) for size in (min(settings.server_batch_sizes), max(settings.server_batch_sizes)))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Settings:
     batch_sizes: tuple[int, ...] = (1, 8, 32)
-    runs: int = 5  # repeated runs behind each median
+    runs: int = 7  # repeated runs behind each median
     images_per_run: int = 32  # each timed run handles at least this many images
     matmul_size: int = 2048
     server_batch_sizes: tuple[int, ...] = (1, 32)

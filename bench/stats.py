@@ -2,7 +2,7 @@
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def figure(samples: list[float], digits: int = 4) -> dict:
@@ -16,13 +16,21 @@ def figure(samples: list[float], digits: int = 4) -> dict:
 
 def seconds_per_run(work: Callable[[], object], runs: int, warmup: int = 1) -> list[float]:
     """Wall-clock seconds of each of `runs` calls of work, after `warmup` untimed ones."""
-    for _ in range(warmup):
-        work()
-    timings = []
+    return interleaved_seconds([work], runs, warmup)[0]
+
+
+def interleaved_seconds(works: Sequence[Callable[[], object]], runs: int, warmup: int = 1) -> list[list[float]]:
+    """Seconds of each work in each of `runs` rounds. The works take turns, so that a machine whose speed drifts
+    (other tenants, clock changes) slows them alike and their ratio stays true."""
+    for work in works:
+        for _ in range(warmup):
+            work()
+    timings: list[list[float]] = [[] for _ in works]
     for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        timings.append(time.perf_counter() - start)
+        for work, seconds in zip(works, timings, strict=True):
+            start = time.perf_counter()
+            work()
+            seconds.append(time.perf_counter() - start)
     return timings
 
 
