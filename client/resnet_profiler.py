@@ -80,47 +80,52 @@ def predictors(args: argparse.Namespace) -> list[Predictor]:
     return chosen
 
 
-def measure(predictor: Predictor, batch: list[bytes], trials: int, concurrency: int, progress: tqdm) -> Measurement:
-    """`trials` timed requests shared among `concurrency` threads; throughput over the wall time of all of them."""
+def measure_in_turns(
+    targets: list[Predictor], batch: list[bytes], trials: int, concurrency: int, progress: tqdm
+) -> list[Measurement]:
+    """`trials` timed requests per target. The targets take turns, a round of `concurrency` parallel requests each,
+    so that a drift in the machine's speed slows them alike; throughput is over the time spent on each target."""
 
-    def timed_request(_: int) -> float:
+    def timed_request(predictor: Predictor) -> float:
         start = time.perf_counter()
         predictor.predict(batch)
         progress.update()
         return (time.perf_counter() - start) * 1000
 
-    start = time.perf_counter()
+    latencies: dict[str, list[float]] = {predictor.target: [] for predictor in targets}
+    busy = dict.fromkeys(latencies, 0.0)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        latencies = list(pool.map(timed_request, range(trials)))
-    wall = time.perf_counter() - start
-    p50, p90, p99 = np.percentile(latencies, [50, 90, 99])
-    return Measurement(
-        predictor.target,
-        len(batch),
-        concurrency,
-        trials,
-        statistics.fmean(latencies),
-        float(p50),
-        float(p90),
-        float(p99),
-        trials * len(batch) / wall,
-    )
+        for done in range(0, trials, concurrency):
+            for predictor in targets:
+                start = time.perf_counter()
+                latencies[predictor.target] += pool.map(timed_request, [predictor] * min(concurrency, trials - done))
+                busy[predictor.target] += time.perf_counter() - start
+    results = []
+    for target, times in latencies.items():
+        p50, p90, p99 = (float(value) for value in np.percentile(times, [50, 90, 99]))
+        mean = statistics.fmean(times)
+        throughput = trials * len(batch) / busy[target]
+        results.append(Measurement(target, len(batch), concurrency, trials, mean, p50, p90, p99, throughput))
+    return results
 
 
 def profile(
     targets: list[Predictor], jpegs: list[bytes], batch_sizes: list[int], warmup: int, trials: int, concurrency: int
 ) -> list[Measurement]:
+    """For each batch size, warm-up requests and then timed ones, for every target; the table is by target."""
     results = []
     total = len(targets) * len(batch_sizes) * (warmup + trials)
     with tqdm(total=total, unit="request", file=sys.stderr, leave=False) as progress:
-        for predictor, batch_size in itertools.product(targets, batch_sizes):
+        for batch_size in batch_sizes:
             batch = list(itertools.islice(itertools.cycle(jpegs), batch_size))
-            progress.set_description(f"{predictor.target} batch {batch_size}")
-            for _ in range(warmup):
-                predictor.predict(batch)
-                progress.update()
-            results.append(measure(predictor, batch, trials, concurrency, progress))
-    return results
+            progress.set_description(f"batch {batch_size}")
+            for predictor in targets:
+                for _ in range(warmup):
+                    predictor.predict(batch)
+                    progress.update()
+            results += measure_in_turns(targets, batch, trials, concurrency, progress)
+    order = [predictor.target for predictor in targets]
+    return sorted(results, key=lambda result: (order.index(result.target), result.batch_size))
 
 
 def print_table(results: list[Measurement]) -> None:
