@@ -86,6 +86,10 @@ def draw_chart(results: dict, path: Path) -> None:
         sizes = [int(size) for size in by_size]
         latency.plot(sizes, [fig["median"] for fig in by_size.values()], marker="o", label=target)
     latency.set(title="Latency per request", xlabel="batch size", ylabel="ms", xscale="log", yscale="log")
+    for axis in (throughput, latency):
+        sizes = sorted({int(x) for line in axis.get_lines() if line.get_marker() == "o" for x in line.get_xdata()})
+        axis.set_xticks(sizes, labels=[str(size) for size in sizes], minor=False)
+        axis.set_xticks([], minor=True)
 
     parts = sections.get("notebook", {}).get("breakdown_s", {})
     bottom = 0.0
