@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,9 @@ def grade(
     return run
 
 
-def grade_each(course: Path, cell_timeout: int | None, pending: list[StudentResult], jobs: int):
+def grade_each(
+    course: Path, cell_timeout: int | None, pending: list[StudentResult], jobs: int
+) -> Iterator[StudentResult]:
     """Autograde the readable submissions, `jobs` at a time, yielding each result as it is done."""
     readable = [result for result in pending if not result.problem]
     yield from (result for result in pending if result.problem)
