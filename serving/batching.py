@@ -67,7 +67,6 @@ class Batcher:
         self._queued_rows = 0
         self._changed = threading.Condition()
         self._closed = False
-        self.batch_sizes: deque[int] = deque(maxlen=1000)  # the most recent batches, in examples, for the curious
         for number in range(parameters.num_batch_threads):
             threading.Thread(target=self._work, name=f"batch-{name}-{number}", daemon=True).start()
 
@@ -143,7 +142,6 @@ class Batcher:
                 self._run_alone(task)
             return
         rows = [task.rows for task in batch]
-        self.batch_sizes.append(sum(rows))
         ends = np.cumsum(rows)
         for task, start, end in zip(batch, ends - rows, ends, strict=True):
             task.outputs = {alias: array[start:end] for alias, array in outputs.items()}
@@ -152,7 +150,6 @@ class Batcher:
     def _run_alone(self, task: Task) -> None:
         try:
             task.outputs = self._run(task.inputs)
-            self.batch_sizes.append(task.rows)
         except Exception as error:  # the caller's thread re-raises it
             task.error = error
         finally:
