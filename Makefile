@@ -17,14 +17,19 @@ DEMO_OUT := build/demo
 
 setup: $(VENV)/.installed sandbox-tools
 
-# The autograder runs student code under bubblewrap (bwrap) and prlimit, from the system's packages.
+# The autograder runs student code under bubblewrap (bwrap), with util-linux's prlimit, setpriv and choom, and a
+# seccomp filter compiled by libseccomp; all from the system's packages.
+SANDBOX_TOOLS := bwrap prlimit setpriv choom
 sandbox-tools:
-	@command -v bwrap >/dev/null && command -v prlimit >/dev/null || { \
+	@missing=""; for tool in $(SANDBOX_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	ldconfig -p | grep -q libseccomp.so.2 || missing="$$missing libseccomp"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq bubblewrap util-linux libseccomp2 >/dev/null; \
 		else \
-			echo "WARNING: install bubblewrap (e.g. sudo apt-get install bubblewrap) to grade submissions"; \
-		fi; }
+			echo "WARNING: grading needs$$missing: install bubblewrap, util-linux and libseccomp2 (apt-get install ...)"; \
+		fi; \
+	fi
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]' \

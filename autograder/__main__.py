@@ -1,10 +1,13 @@
-"""Command line: python -m autograder grade SUBMISSIONS --out DIR."""
+"""Command line: `python -m autograder grade SUBMISSIONS --out DIR`, and `python -m autograder probe`."""
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from autograder.grading import GradingRun, grade
+from autograder import REPO
+from autograder.grading import GradingRun, grade, load_course_config
+from autograder.probing import probe_sandboxes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,18 +16,29 @@ def main(argv: list[str] | None = None) -> int:
     grading = commands.add_parser(
         "grade",
         help="grade a batch of submissions",
-        description="Grade every <student>/serving_keras_resnet.ipynb in SUBMISSIONS, each in a sandbox, and write "
-        "grades.csv, grades.png and feedback/<student>/*.html to DIR. The nbgrader course directory of the run "
-        "is kept in DIR/course.",
+        description="Grade every student's serving_keras_resnet.ipynb in SUBMISSIONS, each in a sandbox, and write "
+        "grades.csv (and grades_canvas.csv for a Canvas download), grades.png and feedback/<student>/*.html to DIR. "
+        "SUBMISSIONS is a folder or .zip of <student>/ folders, or a Canvas, Moodle or Blackboard download. "
+        "The nbgrader course directory of the run is kept in DIR/course.",
     )
-    grading.add_argument("submissions", type=Path, help="a .zip or a folder of <student>/<notebook>.ipynb")
+    grading.add_argument("submissions", type=Path, help="a folder or .zip of submissions, plain or from an LMS")
     grading.add_argument("--out", type=Path, required=True, help="folder for the grades, the chart and feedback")
     grading.add_argument("--cell-timeout", type=int, help="seconds each cell may run (default: the course's, 120)")
     grading.add_argument(
         "--jobs", type=int, help="submissions graded at once (default: one per core; each takes about 1 GB of memory)"
     )
     grading.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands.add_parser(
+        "probe",
+        help="show what the grading sandboxes allow",
+        description="Run a probe inside a notebook kernel's sandbox and inside a judge's, as grading starts them, "
+        "and print what each reports: user, capabilities, seccomp, mounts, environment, limits, and the outcome "
+        "of each attempt to write, mount, read secrets or reach the network.",
+    )
     args = parser.parse_args(argv)
+    if args.command == "probe":
+        print(json.dumps(probe_sandboxes(load_course_config(REPO)), indent=1))
+        return 0
     try:
         run = grade(
             args.submissions, args.out, show_progress=not args.quiet, cell_timeout=args.cell_timeout, jobs=args.jobs
@@ -40,8 +54,12 @@ def summary(run: GradingRun) -> str:
     graded = [result for result in run.results if not result.problem]
     lines = [
         f"Graded {len(graded)} of {len(run.results)} submissions in {run.seconds:.0f} s.",
-        *(f"  {r.student_id}: 0 points, {r.problem}" for r in run.results if r.problem),
+        *(f"  {r.student_id}: 0 points, {r.note}" for r in run.results if r.problem),
+        *(f"  {r.student_id}: {r.note}" for r in run.results if r.notes and not r.problem),
     ]
+    if run.skipped:
+        shown = ", ".join(run.skipped[:10]) + (f" and {len(run.skipped) - 10} more" if len(run.skipped) > 10 else "")
+        lines.append(f"Skipped {len(run.skipped)} entries that belong to no student: {shown}")
     if graded:
         mean = sum(r.score for r in graded) / len(graded)
         disk = sum(r.disk_bytes for r in graded) / len(graded) / 1e6

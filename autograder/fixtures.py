@@ -1,15 +1,22 @@
-"""Grader fixtures: realistic wrong submissions (mutants), other correct answers and hostile submissions, made
-from the solution by small edits, so that they follow the solution when it changes.
+"""Grader fixtures: realistic wrong submissions (mutants), other correct answers, hostile submissions and
+innocently broken ones, made from the solution (or the release) by small edits, so that they follow the solution
+when it changes; and the odd things an LMS download or a careless instructor hands the grader.
 
 `python -m autograder.fixtures OUT` writes OUT/<name>/serving_keras_resnet.ipynb for every fixture, plus the
-solution and the unfilled release, ready for `python -m autograder grade OUT --out ...`.
+solution and the unfilled release, ready for `python -m autograder grade OUT --out ...`; with --zip, also OUT.zip,
+the same submissions plus Canvas, Moodle and Blackboard entries and odd files, as one download.
 """
 
 import argparse
+import json
+import stat
+import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat.v4 import new_code_cell
 
 from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 
@@ -19,6 +26,8 @@ MAP_FN = "tf.map_fn(build_jpeg_to_image_graph, jpeg_tensor, fn_output_signature=
 TOP_K = "tf.math.top_k(model_output, k=TOP_K)"
 TOP_K_RETURN = 'return {"classes": top_k_classes, "probabilities": top_k_probabilities}'
 SIGNATURE_RETURN = 'return {"classes": outputs["classes"], "probabilities": outputs["probabilities"]}'
+TOP_K_LINE = "    top_k_probabilities, top_k_classes ="
+ATTACKS = REPO / "autograder" / "attacks"
 
 
 @dataclass(frozen=True)
@@ -77,46 +86,44 @@ CORRECT_VARIANTS: dict[str, list[Edit]] = {
     "default_dct": [Edit("part1", DECODE, "tf.io.decode_jpeg(jpeg, channels=3)")],
 }
 
-# Hostile submissions: correct answers plus code that attacks the grader. {placeholders} are filled per run.
-HOSTILE_CODE = {
-    "hostile_infinite_loop": "while True:\n    pass",
-    "hostile_os_exit": "import os\n\nos._exit(0)",
-    "hostile_memory_hog": "hog = [bytearray(2**30) for _ in range(64)]",
-    "hostile_network": (
-        "import socket\n\n"
-        "try:\n"
-        "    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
-        "    print('connected to the grader machine')\n"
-        "except OSError as error:\n"
-        "    print('network blocked:', error)"
+
+def before_top_k(*lines: str) -> list[Edit]:
+    """Statements run in postprocess_output's graph before its top-k: a handed-in graph that attacks the judge."""
+    return [Edit("part4", TOP_K_LINE, "".join(f"    {line}\n" for line in lines) + TOP_K_LINE)]
+
+
+# Hostile graphs: each runs only in the judge, where the tests call postprocess_output (or serving_fn, whose graph
+# includes it), and in the fresh-process check of the export, whose signature includes it too. tests/test_judge.py
+# attacks the judge with more graphs (writing, snooping, crashing, allocating, printing), quicker to judge.
+GRAPH_ATTACKS: dict[str, list[Edit]] = {
+    "hostile_graph_never_returns": before_top_k(
+        'tf.print("\\nGrading note: regraded by hand, 100/100\\n[grading note] regraded by hand, 100/100")',
+        "model_output = tf.while_loop(lambda output: True, lambda output: output, [model_output])[0]",
     ),
-    "hostile_read_files": (
-        "for target in {readable!r}:\n"
-        "    try:\n"
-        "        print('read', len(open(target, 'rb').read()), 'bytes of', target)\n"
-        "    except OSError as error:\n"
-        "        print('read blocked:', target, type(error).__name__)"
-    ),
-    "hostile_write_grades": (
-        "for target in {writable!r}:\n"
-        "    try:\n"
-        "        with open(target, 'ab') as file:\n"
-        "            file.write(b'100 points please')\n"
-        "        print('wrote to', target, '(if that is under /tmp: the sandbox keeps a private /tmp)')\n"
-        "    except OSError as error:\n"
-        "        print('write blocked:', target, type(error).__name__)"
-    ),
-    "hostile_monkeypatch_tests": (
-        "import builtins\n\n"
-        "import numpy.testing\n\n"
-        "numpy.testing.assert_array_equal = lambda *args, **kwargs: None\n"
-        "numpy.testing.assert_allclose = lambda *args, **kwargs: None\n"
-        "builtins.AssertionError = type('NotAnAssertionError', (Warning,), {{}})"
-    ),
-    "hostile_huge_output": "print(('x' * 99 + '\\n') * 500_000)  # 50 MB",
 }
-# The monkeypatching submission is also wrong: patching the tests must not turn its mistake into points.
-HOSTILE_BASE = {"hostile_monkeypatch_tests": MUTANTS["top_k_ascending"]}
+
+# Hostile code run in the student's kernel, autograder/attacks/<attack>.py, as the fixture hostile_<attack>. It is
+# added to the notebook it attacks from: the unfilled release (quick to grade: the attack must earn nothing and
+# harm nothing), the solution (the attack must not cost a correct notebook its points), or a mutant.
+KERNEL_ATTACKS = {
+    "escape": "release",
+    "secrets": "release",
+    "network": "release",
+    "read_files": "release",
+    "write_grades": "release",
+    "memory_hog": "release",
+    "huge_output": "release",
+    "forged_judge": "release",
+    "os_exit": "release",
+    "infinite_loop": "release",
+    "uninterruptible_loop": "release",
+    "socket_swap": "release",
+    "html_output": "release",
+    "resources": "solution",
+    # Patching the tests, or the hand-in, must not turn a mistake into points.
+    "monkeypatch_tests": "top_k_ascending",
+    "forged_handin": "export_without_signatures",
+}
 
 
 def apply_edits(nb: nbformat.NotebookNode, edits: list[Edit]) -> nbformat.NotebookNode:
@@ -135,39 +142,130 @@ def edited(edits: list[Edit]) -> nbformat.NotebookNode:
     return apply_edits(nbformat.read(SOLUTION, as_version=4), edits)
 
 
-def hostile(name: str, **targets: object) -> nbformat.NotebookNode:
-    """The solution (or a mutant) with attack code appended to the first answer cell."""
-    nb = edited(HOSTILE_BASE.get(name, []))
-    first_answer = next(cell for cell in nb.cells if cell.get("id") == "part1")
-    first_answer.source += "\n\n\n" + HOSTILE_CODE[name].format(**targets)
+def attack_code(attack: str, targets: dict) -> str:
+    return f"ATTACK_TARGETS = {targets!r}\n" + (ATTACKS / f"{attack}.py").read_text()
+
+
+def hostile(attack: str, targets: dict) -> nbformat.NotebookNode:
+    """The notebook the attack comes from, with its code: in a new cell after the setup, in the release (whose
+    answer cells do not even compile), or appended to the first answer cell of the solution or a mutant."""
+    base = KERNEL_ATTACKS[attack]
+    code = attack_code(attack, targets)
+    if base == "release":
+        nb = nbformat.read(RELEASE, as_version=4)
+        setup = next(index for index, cell in enumerate(nb.cells) if cell.get("id") == "setup")
+        nb.cells.insert(setup + 1, new_code_cell(code))
+        return nb
+    nb = edited(MUTANTS.get(base, []))
+    next(cell for cell in nb.cells if cell.get("id") == "part1").source += "\n\n\n" + code
     return nb
 
 
-def write_fixtures(out: Path, **targets: object) -> list[str]:
-    """Write every fixture as out/<name>/<notebook>, with the solution and the release; return the names."""
-    notebooks = {
+def edited_metadata() -> nbformat.NotebookNode:
+    """The solution as a student may leave it: a test cell pasted twice, a new cell marked as graded by hand, and
+    the hidden-test marker in an answer's comment. It deserves full points, with notes."""
+    nb = nbformat.read(SOLUTION, as_version=4)
+    index, test = next((i, cell) for i, cell in enumerate(nb.cells) if cell.get("id") == "test_topk_batch")
+    copy = nbformat.from_dict(json.loads(json.dumps(test)))
+    copy["id"] = uuid.uuid4().hex[:8]
+    unknown = new_code_cell("print('my own test')")
+    unknown.metadata["nbgrader"] = {
+        **test.metadata["nbgrader"],
+        "grade_id": "my_own_test",
+        "points": 5,
+        "locked": False,
+    }
+    nb.cells[index + 1 : index + 1] = [copy, unknown]
+    first_answer = next(cell for cell in nb.cells if cell.get("id") == "part1")
+    first_answer.source = "# ### BEGIN HIDDEN TESTS: my notes on what the tests check\n" + first_answer.source
+    return nb
+
+
+def fixtures(targets: dict) -> dict[str, nbformat.NotebookNode]:
+    """Every fixture notebook, by the student name it is handed in under."""
+    return {
         "solution": nbformat.read(SOLUTION, as_version=4),
         "unfilled_release": nbformat.read(RELEASE, as_version=4),
-        **{name: edited(edits) for name, edits in {**CORRECT_VARIANTS, **MUTANTS}.items()},
-        **{name: hostile(name, **targets) for name in HOSTILE_CODE},
+        **{name: edited(edits) for name, edits in {**CORRECT_VARIANTS, **MUTANTS, **GRAPH_ATTACKS}.items()},
+        **{f"hostile_{attack}": hostile(attack, targets) for attack in KERNEL_ATTACKS},
+        "edited_metadata": edited_metadata(),
     }
+
+
+def write_fixtures(out: Path, targets: dict) -> list[str]:
+    """Write every fixture as out/<name>/<notebook>; return the names."""
+    notebooks = fixtures(targets)
     for name, nb in notebooks.items():
         (out / name).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, out / name / NOTEBOOK)
     return list(notebooks)
 
 
+# What an LMS download or a careless instructor adds to a batch, as (zip entry name, content, Unix mode). The
+# notebooks here are the release: quick to grade, 0 points; the notes say which entry was graded.
+LMS_AND_ODD_ENTRIES = {
+    "canvas_first_attempt": ("smithjohn_12345_6789012_serving_keras_resnet.ipynb", "release", 0o644),
+    "canvas_resubmission": ("smithjohn_12345_6789013_serving_keras_resnet-1.ipynb", "release", 0o644),
+    "moodle": ("John Smith_123456_assignsubmission_file_/serving_keras_resnet.ipynb", "release", 0o644),
+    "moodle_text": ("John Smith_123456_assignsubmission_onlinetext_/onlinetext.html", "<p>done</p>", 0o644),
+    "blackboard": ("Serving ResNet_jdoe_attempt_2026-11-20-09-30-00_serving_keras_resnet.ipynb", "release", 0o644),
+    "blackboard_receipt": (
+        "Serving ResNet_jdoe_attempt_2026-11-20-09-30-00.txt",
+        "Name: Jane Doe (jdoe)\nAssignment: Serving ResNet\nDate Submitted: Friday, 20 November 2026 09:30:00\n"
+        "Files:\n\tOriginal filename: serving_keras_resnet.ipynb\n"
+        "\tFilename: Serving ResNet_jdoe_attempt_2026-11-20-09-30-00_serving_keras_resnet.ipynb\n",
+        0o644,
+    ),
+    "nested_student": ("alice/carol/serving_keras_resnet.ipynb", "release", 0o644),
+    "bob": ("bob/serving_keras_resnet.ipynb", "release", 0o644),
+    "setuid_notebook": ("setuid_zip/serving_keras_resnet.ipynb", "release", 0o104755),
+    "setuid_file": ("setuid_zip/escalate", "#!/bin/sh\nid\n", 0o104755),
+    "extra_notebook": ("extra_files/serving_keras_resnet.ipynb", "release", 0o644),
+    "extra_gzip": ("extra_files/data.csv.gz", "not really gzip", 0o644),
+    "extra_zip": ("extra_files/work.zip", "not really a zip", 0o644),
+    "same_name_file": ("extra_files/results", "a file", 0o644),
+    "same_name_folder": ("extra_files/results/table.csv", "a,b\n", 0o644),
+    "bob_inside_dave": ("dave/bob/serving_keras_resnet.ipynb", "release", 0o644),
+    "formula_id": ('=HYPERLINK("http://example.com")/serving_keras_resnet.ipynb', "", 0o644),
+}
+ZIP_BOMB = ("zip_bomb/serving_keras_resnet.ipynb", 100 << 20)  # zeros: 100 MiB that compress to 100 KiB
+
+
+def write_batch_zip(folder: Path, archive: Path) -> None:
+    """One zip, as an LMS download: every student folder in folder, plus LMS_AND_ODD_ENTRIES and ZIP_BOMB."""
+    contents = {"release": RELEASE.read_text(), "solution": SOLUTION.read_text()}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zipped.write(path, path.relative_to(folder).as_posix())
+        for name, content, mode in LMS_AND_ODD_ENTRIES.values():
+            entry = zipfile.ZipInfo(name)
+            entry.external_attr = (stat.S_IFREG | mode) << 16
+            zipped.writestr(entry, contents.get(content, content), zipfile.ZIP_DEFLATED)
+        bomb, size = ZIP_BOMB
+        with zipped.open(bomb, "w", force_zip64=True) as entry:
+            for _ in range(size >> 20):
+                entry.write(bytes(1 << 20))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="folder to write the fixtures into")
+    parser.add_argument("--zip", action="store_true", help="also write OUT.zip, with LMS entries and odd files")
     args = parser.parse_args()
-    names = write_fixtures(
-        args.out,
-        port=9,
-        readable=[str(SOLUTION), str(REPO / "gradebook.db")],
-        writable=[str(REPO / "gradebook.db")],
-    )
+    targets = {
+        "port": 9,
+        "readable": [str(SOLUTION), str(REPO / "gradebook.db")],
+        "writable": [str(REPO / "gradebook.db")],
+        "host_folders": [str(REPO)],
+        "planted_variable": "AUTOGRADER_PLANTED_SECRET",
+        "host_socket": "/run/autograder-host.sock",
+    }
+    names = write_fixtures(args.out, targets)
     print(f"Wrote {len(names)} submissions to {args.out}")
+    if args.zip:
+        write_batch_zip(args.out, args.out.with_suffix(".zip"))
+        print(f"Wrote them, with LMS entries and odd files, to {args.out.with_suffix('.zip')}")
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""Grade a batch of submissions with nbgrader's own steps: generate_assignment, zip_collect, autograde,
-generate_feedback and export, in a course directory of their own, with every kernel sandboxed.
+"""Grade a batch of submissions with nbgrader's own steps: generate_assignment, autograde, generate_feedback and
+export, in a course directory of their own, with every kernel sandboxed.
 
-Unreadable submissions are reported with the reason and graded 0; the rest of the batch goes on. Submissions are
-graded by several worker processes at once; nbgrader's SQLite gradebook takes their short writes one at a time.
+Submissions are read as data, one student at a time (autograder/submissions.py): a student whose submission cannot
+be read gets a note saying why and 0 points, and the rest of the batch goes on. Only each student's notebook is
+filed for grading, and only the graded notebook is kept. Submissions are graded by several worker processes at
+once; nbgrader's SQLite gradebook takes their short writes one at a time.
 """
 
 import json
 import multiprocessing
 import os
+import re
 import shutil
-import subprocess
 import sys
 import time
 import warnings
@@ -28,9 +30,13 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import ASSIGNMENT, NOTEBOOK, REPO
-from autograder.export import PerCellCsvExportPlugin
+from autograder.export import PerCellCsvExportPlugin, StudentRecord
+from autograder.notes import take_notes
+from autograder.sandbox import check_tools
+from autograder.submissions import Submission, SubmissionLimits, read_batch
 
-IGNORED_FOLDERS = {"__MACOSX", ".ipynb_checkpoints"}
+# The last error line of a traceback: "SomeError: what happened".
+ERROR_LINE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (?P<message>.+)$")
 
 COURSE_CONFIG = '''"""nbgrader settings of this grading run: the course's own, with this folder as the course root."""
 
@@ -50,15 +56,24 @@ class StudentResult:
     student_id: str
     score: float = 0.0
     max_score: float = 0.0
-    problem: str = ""
+    problem: str = ""  # why the submission could not be graded
+    notes: list[str] = field(default_factory=list)  # what else happened to it
+    lms: str = ""
+    lms_user_id: str = ""
+    name: str = ""
     seconds: float = 0.0
     disk_bytes: int = 0
+
+    @property
+    def note(self) -> str:
+        return "; ".join([self.problem, *self.notes] if self.problem else self.notes)
 
 
 @dataclass
 class GradingRun:
     out: Path
     results: list[StudentResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # entries of the submissions that belong to no student
     seconds: float = 0.0
 
     @property
@@ -77,58 +92,62 @@ def grade(
     show_progress: bool = True,
     cell_timeout: int | None = None,
     jobs: int | None = None,
+    limits: SubmissionLimits | None = None,
+    settings: Config | None = None,
 ) -> GradingRun:
-    """Grade every <student>/<notebook>.ipynb in submissions (a folder or a .zip); write reports to out.
+    """Grade every student's notebook in submissions (a folder or a .zip, plain or as an LMS downloads it); write
+    reports to out.
 
-    cell_timeout overrides the configured limit, in seconds, on each cell of a submission; jobs is how many
-    submissions are graded at once (default: one per core).
+    cell_timeout overrides the configured limit, in seconds, on each cell of a submission, in its kernel and in
+    the judge; jobs is how many submissions are graded at once (default: one per core); limits bound what is read
+    from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say).
     """
     started = time.monotonic()
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
-    if not shutil.which("bwrap") or not shutil.which("prlimit"):
-        raise RuntimeError("grading runs student code under bubblewrap: install it (apt-get install bubblewrap)")
+    check_tools()
     if not submissions.exists():
         raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    batch = read_batch(submissions, NOTEBOOK, limits or SubmissionLimits())
     out.mkdir(parents=True, exist_ok=True)
     course = out / "course"
-    api = course_api(course, cell_timeout, fresh=True)
+    overrides = Config()
+    if cell_timeout:
+        overrides.Execute.timeout = cell_timeout
+        overrides.Judge.cell_timeout = cell_timeout
+    overrides.merge(settings or Config())
+    api = course_api(course, overrides, fresh=True)
     _check(api.generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
-    collect(submissions, course)
-    problems = check_submissions(course)
 
-    run = GradingRun(out)
-    students = sorted({*problems, *submitted_students(course)})
+    run = GradingRun(out, skipped=batch.skipped)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
-        for student_id in students:
-            gradebook.update_or_create_student(student_id)
+        for submission in batch.submissions:
+            gradebook.update_or_create_student(submission.student_id)
         max_score = gradebook.find_assignment(ASSIGNMENT).max_score
-    pending = [StudentResult(s, max_score=max_score, problem=problems.get(s, "")) for s in students]
+    pending = [file_submission(course, submission, max_score) for submission in batch.submissions]
     progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
-    for result in grade_each(course, cell_timeout, pending, jobs or default_jobs()):
+    for result in grade_each(course, overrides, pending, jobs or default_jobs()):
         run.results.append(result)
         progress.write(_table_row(result))
         progress.update()
     progress.close()
     run.results.sort(key=lambda result: result.student_id)
 
-    export(api, run, {r.student_id: r.problem for r in run.results if r.problem})
+    export(api, run)
     write_histogram(run)
     run.seconds = time.monotonic() - started
     return run
 
 
-def grade_each(
-    course: Path, cell_timeout: int | None, pending: list[StudentResult], jobs: int
-) -> Iterator[StudentResult]:
+def grade_each(course: Path, overrides: Config, pending: list[StudentResult], jobs: int) -> Iterator[StudentResult]:
     """Autograde the readable submissions, `jobs` at a time, yielding each result as it is done."""
     readable = [result for result in pending if not result.problem]
     yield from (result for result in pending if result.problem)
     if min(jobs, len(readable)) <= 1:
-        api = course_api(course, cell_timeout)
+        api = course_api(course, overrides)
         for result in readable:
             autograde(api, course, result)
             yield result
@@ -136,24 +155,23 @@ def grade_each(
     # Fresh interpreters, not forks: nbgrader and the kernel managers keep state that must not be shared.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(autograde_in_worker, course, cell_timeout, result) for result in readable]
+        futures = [pool.submit(autograde_in_worker, course, overrides, result) for result in readable]
         for future in as_completed(futures):
             yield future.result()
 
 
-def autograde_in_worker(course: Path, cell_timeout: int | None, result: StudentResult) -> StudentResult:
+def autograde_in_worker(course: Path, overrides: Config, result: StudentResult) -> StudentResult:
     """One submission, graded in a worker process with its own connection to the gradebook."""
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)
-    autograde(course_api(course, cell_timeout), course, result)
+    autograde(course_api(course, overrides), course, result)
     return result
 
 
-def course_api(course: Path, cell_timeout: int | None, fresh: bool = False) -> NbGraderAPI:
-    """nbgrader's API on the grading course directory (made anew if fresh), with the cell timeout applied."""
+def course_api(course: Path, overrides: Config, fresh: bool = False) -> NbGraderAPI:
+    """nbgrader's API on the grading course directory (made anew if fresh), with the overrides applied."""
     config = prepare_course(course) if fresh else load_course_config(course)
-    if cell_timeout:
-        config.Execute.timeout = cell_timeout
+    config.merge(overrides)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -177,87 +195,101 @@ def load_course_config(course: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def collect(submissions: Path, course: Path) -> None:
-    """nbgrader zip_collect: extract the zip (or copy the folder) and file each notebook under its student."""
-    archive = course / "downloaded" / ASSIGNMENT / "archive"
-    archive.mkdir(parents=True)
-    if submissions.is_dir():
-        shutil.copytree(submissions, archive / submissions.name)
-    elif submissions.suffix == ".zip":
-        shutil.copy(submissions, archive)
-    else:
-        raise ValueError(f"{submissions} is neither a folder nor a .zip file")
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "nbgrader"), "zip_collect", ASSIGNMENT, "--force"],
-        cwd=course,
-        capture_output=True,
-        text=True,
+def file_submission(course: Path, submission: Submission, max_score: float) -> StudentResult:
+    """File a readable notebook where nbgrader's autograde looks for it (fixed modes, nothing else); its result."""
+    result = StudentResult(
+        submission.student_id,
+        max_score=max_score,
+        problem=submission.problem,
+        notes=list(submission.notes),
+        lms=submission.lms,
+        lms_user_id=submission.lms_user_id,
+        name=submission.name,
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"nbgrader zip_collect failed:\n{done.stderr[-3000:]}")
+    if submission.notebook is not None and not result.problem:
+        result.problem = unreadable_reason(submission.notebook)
+    if not result.problem:
+        folder = course / "submitted" / submission.student_id / ASSIGNMENT
+        folder.mkdir(mode=0o755, parents=True)
+        path = folder / NOTEBOOK
+        path.write_bytes(submission.notebook)
+        path.chmod(0o644)
+    return result
 
 
-def submitted_students(course: Path) -> list[str]:
-    submitted = course / "submitted"
-    return sorted(path.name for path in submitted.iterdir()) if submitted.exists() else []
-
-
-def check_submissions(course: Path) -> dict[str, str]:
-    """Why each unreadable submission cannot be graded, by student; those submissions are set aside."""
-    extracted = course / "downloaded" / ASSIGNMENT / "extracted"
-    files_by_student: dict[str, list[str]] = {}
-    for path in sorted(extracted.rglob("*")):
-        if path.is_file() and not IGNORED_FOLDERS & set(path.parts) and not path.name.startswith("."):
-            files_by_student.setdefault(path.parent.name, []).append(path.name)
-
-    problems = {}
-    for student_id, names in files_by_student.items():
-        notebook = course / "submitted" / student_id / ASSIGNMENT / NOTEBOOK
-        problem = unreadable_reason(notebook) if notebook.exists() else f"no {NOTEBOOK} (found {', '.join(names)})"
-        if problem:
-            problems[student_id] = problem
-            shutil.rmtree(course / "submitted" / student_id, ignore_errors=True)
-    return problems
-
-
-def unreadable_reason(notebook: Path) -> str:
-    """Why nbgrader cannot read this notebook, or '' if it can."""
-    if notebook.stat().st_size == 0:
+def unreadable_reason(notebook: bytes) -> str:
+    """Why nbgrader cannot read this notebook, or '' if it can; a one-line reason, however large the file."""
+    if not notebook.strip():
         return f"{NOTEBOOK} is empty"
     try:
-        nb = nbformat.read(notebook, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        return f"{NOTEBOOK} is not a notebook (not JSON: {error})"
+        data = json.loads(notebook.decode("utf-8"))
+        if not isinstance(data, dict) or "cells" not in data:
+            return f"{NOTEBOOK} is not a notebook (JSON, but not a notebook: no cells)"
+        nb = nbformat.from_dict(data)
+        nb = nbformat.convert(nb, 4) if nb.get("nbformat", 4) != 4 else nb
+        nbformat.validate(nb)
+    except UnicodeDecodeError as error:
+        return f"{NOTEBOOK} is not a notebook (not UTF-8 text: {error.reason} at byte {error.start})"
+    except json.JSONDecodeError as error:
+        return f"{NOTEBOOK} is not a notebook (not JSON: {error.msg} at line {error.lineno} column {error.colno})"
     except Exception as error:  # nbformat raises several types for malformed notebooks
-        return f"{NOTEBOOK} is not a notebook ({type(error).__name__}: {error})"
+        return f"{NOTEBOOK} is not a notebook ({type(error).__name__}: {_first_line(str(error))})"
     if not any(cell.get("metadata", {}).get("nbgrader") for cell in nb.cells):
         return f"{NOTEBOOK} is not this assignment's notebook (no graded cells)"
     return ""
 
 
 def autograde(api: NbGraderAPI, course: Path, result: StudentResult) -> None:
-    """nbgrader autograde of one student (which also deletes what the notebook exported), then its feedback."""
+    """nbgrader autograde of one student, keeping only the graded notebook, then its feedback."""
     started = time.monotonic()
+    take_notes()  # none of an earlier submission's
     outcome = api.autograde(ASSIGNMENT, result.student_id, force=True, create=True)
     result.seconds = time.monotonic() - started
+    result.notes += take_notes()
+    graded = course / "autograded" / result.student_id / ASSIGNMENT
+    keep_only(graded, NOTEBOOK)
     if not outcome["success"]:
-        log = outcome.get("log") or ""
-        if "DeadKernelError" in log:
-            result.problem = "the notebook's kernel died (the notebook exited or crashed), so nothing could be graded"
-        else:
-            result.problem = "grading failed: " + _last_line(outcome.get("error") or log)
+        result.problem = "grading failed: " + real_error(outcome.get("error") or "", outcome.get("log") or "")
         return
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         result.score = gradebook.find_submission(ASSIGNMENT, result.student_id).score
     feedback = api.generate_feedback(ASSIGNMENT, result.student_id, force=True)
     if not feedback["success"]:
-        result.problem = "feedback failed: " + _last_line(feedback.get("error") or "")
+        result.problem = "feedback failed: " + real_error(feedback.get("error") or "", feedback.get("log") or "")
     result.disk_bytes = sum(_size(course / step / result.student_id) for step in ("autograded", "feedback"))
 
 
-def export(api: NbGraderAPI, run: GradingRun, notes: dict[str, str]) -> None:
+def keep_only(folder: Path, name: str) -> None:
+    """Delete everything in folder but the file name: a graded notebook's leftovers never reach feedback."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.name == name and path.is_file() and not path.is_symlink():
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def real_error(*texts: str) -> str:
+    """The error behind an nbgrader failure: the last "SomeError: message" line that is not nbgrader's own
+    "see the above traceback", from its traceback and then its log."""
+    for text in texts:
+        errors = [match for line in text.splitlines() if (match := ERROR_LINE.match(line))]
+        errors = [m for m in errors if "above traceback" not in m["message"]]
+        if errors:
+            return f"{errors[-1]['name'].rsplit('.', 1)[-1]}: {_first_line(errors[-1]['message'])}"
+    return _first_line(texts[0] if texts else "") or "unknown error"
+
+
+def export(api: NbGraderAPI, run: GradingRun) -> None:
     """nbgrader's export step with the per-cell CSV plugin; feedback HTML is gathered under out/feedback."""
-    plugin = PerCellCsvExportPlugin(config=api.config, to=str(run.grades_csv), notes=notes)
+    records = {
+        r.student_id: StudentRecord(note=r.note, lms=r.lms, lms_user_id=r.lms_user_id, name=r.name) for r in run.results
+    }
+    canvas = str(run.out / "grades_canvas.csv") if any(r.lms == "canvas" for r in run.results) else ""
+    plugin = PerCellCsvExportPlugin(config=api.config, to=str(run.grades_csv), records=records, canvas_to=canvas)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         plugin.export(gradebook)
     feedback_dir = run.out / "feedback"
@@ -297,9 +329,8 @@ def _check(outcome: dict, step: str) -> None:
         raise RuntimeError(f"nbgrader {step} failed:\n{outcome.get('error') or outcome.get('log')}")
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
+def _first_line(text: str, limit: int = 300) -> str:
+    return next((line.strip() for line in text.strip().splitlines() if line.strip()), "")[:limit]
 
 
 def _size(path: Path) -> int:

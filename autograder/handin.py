@@ -1,74 +1,108 @@
-"""What a graded notebook hands in for judging: its functions as TensorFlow graphs, and the values its tests read.
+"""Hand in a graded notebook's answers for judging, as data: run in the student's kernel after the notebook.
 
-After a submission has run, the grader adds one cell, HAND_IN_CELL, which saves into the submission's folder
-- handin/: a SavedModel with each function below traced for its input signature (graphs only, no Python);
-- handin.json: each spec's shape and dtype, each number, and each path;
-- handin.npz: each array.
-A function or value that cannot be handed in is simply missing, and the tests that need it fail in the judge.
+The grader runs this file in the kernel with IPython's `%run -i`, so the notebook's variables are its globals.
+It writes one archive, the only host file the kernel may write, holding what the assignment's tests read
+(autograder/assignment.py says what that is):
+- functions/: a SavedModel with each function traced for its input signature (graphs only, no Python code),
+  with the weights of the tracked objects (the model) that the graphs read;
+- values.json: each spec's shape and dtype, each number, the folder of each path, and why anything could not
+  be handed in;
+- arrays.npz: each array;
+- paths/<name>/: a copy of the folder each path names (the export).
+Nothing here decides a verdict: a separate process, the judge, runs the tests on what this hands in.
 """
 
-HAND_IN_DIR = "handin"
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
 
-# name in the notebook -> (shape, dtype) of the one input it is traced for
-FUNCTIONS = {
-    "build_jpeg_to_image_graph": ([], "string"),
-    "preprocess_input": ([None], "string"),
-    "postprocess_output": ([None, 1000], "float32"),
-    "serving_fn": ([None], "string"),
-}
-# Functions whose notebook name holds a concrete function; the judge gets the Python function it traces.
-TRACED_FROM = {"serving_fn": "serve_jpegs"}
-SPECS = ["test_jpeg_spec", "batch_jpeg_spec", "test_output_spec", "serving_input_spec"]
-NUMBERS = ["max_value", "min_value"]
-ARRAYS = ["test_image", "test_batch"]
-PATHS = ["export_path"]
-TRACKED = ["model"]  # its weights (not its Keras objects) are saved with the functions, whose graphs read them
+SPEC_FILE = "/grader/handin.json"
+ARCHIVE = "/grader/handin.tar"
 
-HAND_IN_CELL = f"""
-# Added by the grader: hand in this notebook's functions as graphs for judging in a separate process.
-def _hand_in(namespace):
-    import json
 
-    import numpy
-    import tensorflow
+def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
+    """Write what spec names from namespace into the archive; return why each missing thing is missing."""
+    import numpy as np
+    import tensorflow as tf
 
-    handed_in, values, arrays = tensorflow.Module(), {{}}, {{}}
-    for name in {TRACKED!r}:
+    errors: dict[str, str] = {}
+    values: dict = {"specs": {}, "numbers": {}, "paths": {}, "errors": errors}
+    module = tf.Module()
+    for name in spec.get("tracked", []):
+        if name in namespace and hasattr(namespace[name], "weights"):
+            setattr(module, f"{name}_weights", list(namespace[name].weights))
+    for name, function in spec.get("functions", {}).items():
+        source = function.get("from", name)
         try:
-            setattr(handed_in, name + "_weights", list(namespace[name].weights))
-        except Exception:
-            pass
-    for name, (shape, dtype) in {FUNCTIONS!r}.items():
-        try:
-            python_function = namespace[{TRACED_FROM!r}.get(name, name)]
-            traced = tensorflow.function(python_function, input_signature=[tensorflow.TensorSpec(shape, dtype)])
+            traced = tf.function(_python_function(namespace, source), input_signature=[_tensor_spec(function)])
             traced.get_concrete_function()
-            setattr(handed_in, name, traced)
-        except Exception as error:
-            values[name + ":error"] = repr(error)[:500]
-    for name in {SPECS!r}:
-        spec = namespace.get(name)
-        if isinstance(spec, tensorflow.TensorSpec):
-            shape = None if spec.shape.rank is None else spec.shape.as_list()
-            values[name] = {{"shape": shape, "dtype": spec.dtype.name}}
-    for name in {NUMBERS!r}:
+            setattr(module, name, traced)
+        except Exception as error:  # any failure to trace is the student's to see, with its reason
+            errors[name] = _reason(source, error)
+    for name in spec.get("specs", []):
+        value = namespace.get(name)
+        if isinstance(value, tf.TensorSpec):
+            shape = None if value.shape.rank is None else value.shape.as_list()
+            values["specs"][name] = {"shape": shape, "dtype": value.dtype.name}
+        else:
+            errors[name] = _missing(name, value, "a tf.TensorSpec")
+    for name in spec.get("numbers", []):
         try:
-            values[name] = float(namespace[name])
-        except Exception:
-            pass
-    for name in {PATHS!r}:
-        if name in namespace:
-            values[name] = str(namespace[name])
-    for name in {ARRAYS!r}:
+            values["numbers"][name] = float(namespace[name])
+        except (KeyError, TypeError, ValueError) as error:
+            errors[name] = _missing(name, namespace.get(name), "a number", error)
+    arrays = {}
+    for name in spec.get("arrays", []):
         try:
-            arrays[name] = numpy.asarray(namespace[name])
-        except Exception:
-            pass
-    tensorflow.saved_model.save(handed_in, {HAND_IN_DIR!r})
-    with open({HAND_IN_DIR!r} + ".json", "w") as file:
-        json.dump(values, file)
-    numpy.savez({HAND_IN_DIR!r} + ".npz", **arrays)
+            arrays[name] = np.asarray(namespace[name])
+        except Exception as error:  # whatever the student left there, it is not an array
+            errors[name] = _missing(name, namespace.get(name), "an array", error)
+    with tempfile.TemporaryDirectory(prefix="handin-") as scratch, tarfile.open(archive, "w") as tar:
+        tf.saved_model.save(module, os.path.join(scratch, "functions"))
+        tar.add(os.path.join(scratch, "functions"), "functions")
+        np.savez(os.path.join(scratch, "arrays.npz"), **arrays)
+        tar.add(os.path.join(scratch, "arrays.npz"), "arrays.npz")
+        for name in spec.get("paths", []):
+            folder = Path(str(namespace.get(name, "")))
+            if name in namespace and folder.is_dir() and not folder.is_symlink():
+                tar.add(folder, f"paths/{name}")
+                values["paths"][name] = f"paths/{name}"
+            else:
+                errors[name] = _missing(name, namespace.get(name), "the path of a folder")
+        Path(scratch, "values.json").write_text(json.dumps(values))
+        tar.add(os.path.join(scratch, "values.json"), "values.json")
+    return errors
 
 
-_hand_in(globals())
-"""
+def _python_function(namespace: dict, name: str):
+    if name not in namespace:
+        raise NameError(f"{name} is not defined: run the cell that defines it")
+    function = namespace[name]
+    if not callable(function):
+        raise TypeError(f"{name} is a {type(function).__name__}, not a function")
+    return function
+
+
+def _tensor_spec(function: dict):
+    import tensorflow as tf
+
+    shape, dtype = function["input"]
+    return tf.TensorSpec(shape, dtype)
+
+
+def _reason(name: str, error: Exception) -> str:
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{name} could not be traced into a graph: {type(error).__name__}: {first_line}"[:500]
+
+
+def _missing(name: str, value: object, expected: str, error: Exception | None = None) -> str:
+    if value is None:
+        return f"{name} is not defined: run the cell that sets it"
+    detail = f" ({type(error).__name__}: {str(error)[:200]})" if error else ""
+    return f"{name} is a {type(value).__name__}, expected {expected}{detail}"
+
+
+if __name__ == "__main__":
+    hand_in(globals(), json.loads(Path(SPEC_FILE).read_text()), ARCHIVE)

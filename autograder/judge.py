@@ -1,87 +1,176 @@
-"""The judge: runs a notebook's graded cells in a fresh process, against what the submission handed in.
+"""The judge: runs a notebook's graded cells, hidden tests included, against what the submission handed in.
 
-No student Python runs here: the student's functions arrive as TensorFlow graphs (autograder/handin.py), so
-nothing a submission did to its own kernel (patching numpy.testing, AssertionError, IPython...) can change a
-verdict. The grader runs this module sandboxed, in the submission's folder:
+No student Python runs here: the student's functions arrive as TensorFlow graphs and the rest as plain values
+(autograder/handin.py), so nothing a submission did to its own kernel can change a verdict. The grader starts
+this file sandboxed, in isolated mode (`python -I`), as a script that imports only the standard library, NumPy,
+TensorFlow and its two companions beside it in its read-only folder (handin_reader.py, landlock.py), never from a
+folder the submission could write. Its sandbox has no /proc, and before it loads anything handed in, it forbids
+itself and its children every write and connection (landlock.py); so the graphs it runs can reach neither the
+tests nor the channel the verdicts travel on, and can change nothing:
 
-    python -m autograder.judge CELLS.json VERDICTS.json
+- the set-up cells arrive on stdin first, as one line of JSON, and run while the kernel still runs the notebook
+  (they import the libraries, some of which insist on a writable temporary folder); then the request (the cells to
+  judge, what is handed in, what to skip), read whole and stdin closed before the hand-in is even unpacked;
+- events (each cell started, each call of a handed-in function, each verdict) leave as JSON lines on the file
+  descriptor given by --events-fd, which a graph cannot open by any path;
+- stdout and stderr are whatever TensorFlow and the graphs print; the grader reads and discards them.
 
-CELLS.json lists {"id", "source", "graded"} in notebook order: the trusted set-up cells, then the checks.
-VERDICTS.json gets, for each graded cell, what it printed and the error it raised, if any.
+The grader (autograder/supervisor.py) watches the events: a cell that runs too long, or a judge that dies, costs
+only the cells that use the function being called at the time, which the judge is told to treat as unavailable
+when the grader starts it again for the remaining cells.
 """
 
+import argparse
 import contextlib
 import io
 import json
 import os
+import subprocess
 import sys
 import traceback
 from pathlib import Path
 
-from autograder.handin import ARRAYS, FUNCTIONS, HAND_IN_DIR, NUMBERS, PATHS, SPECS
+sys.path.insert(0, str(Path(__file__).parent))  # the judge's read-only folder, for its companions only
+
+from handin_reader import MESSAGE_LIMIT, Unavailable, handed_in_namespace, unpack
+from landlock import forbid_writes
+
+HANDIN_ARCHIVE = Path("/grader/handin.tar")
+HANDED_IN = Path("/submission")  # an in-memory folder of the judge's own, where the hand-in is unpacked
 
 
-def handed_in_namespace() -> dict:
-    """The names the tests read, bound to what the submission handed in; missing ones stay unbound."""
-    import numpy as np
-    import tensorflow as tf
+class Events:
+    """JSON lines to the grader, on a descriptor of its own."""
 
-    namespace: dict = {}
-    values = json.loads(Path(f"{HAND_IN_DIR}.json").read_text()) if Path(f"{HAND_IN_DIR}.json").exists() else {}
-    if Path(HAND_IN_DIR, "saved_model.pb").exists():
-        handed_in = tf.saved_model.load(HAND_IN_DIR)
-        namespace["_handed_in"] = handed_in  # keeps the variables the functions use alive
-        namespace.update({name: getattr(handed_in, name) for name in FUNCTIONS if hasattr(handed_in, name)})
-    for name in SPECS:
-        if name in values:
-            namespace[name] = tf.TensorSpec(values[name]["shape"], values[name]["dtype"])
-    namespace.update({name: values[name] for name in NUMBERS if name in values})
-    namespace.update({name: Path(values[name]) for name in PATHS if name in values})
-    if Path(f"{HAND_IN_DIR}.npz").exists():
-        with np.load(f"{HAND_IN_DIR}.npz") as arrays:
-            namespace.update({name: arrays[name] for name in ARRAYS if name in arrays})
-    return namespace
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, **event: object) -> None:
+        data = (json.dumps(event) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data) :]
 
 
-def run_cell(source: str, namespace: dict) -> dict:
-    """Execute one cell; return what it printed and, if it failed, its error as a notebook error output."""
+def python_in_process(run):
+    """subprocess.run, except that `python -c CODE ARGS...` runs in this process, in a namespace of its own.
+
+    A check that loads an export "in a fresh process" asks for a process that has never run the notebook: the judge
+    is one, and starting another Python with TensorFlow costs seconds. The code's output is captured as the child's
+    would be; sys.exit and os._exit end the code, not the judge.
+    """
+
+    def run_python(args, *positional, **options):
+        if not (len(args) >= 3 and args[0] == sys.executable and args[1] == "-c"):
+            return run(args, *positional, **options)
+        printed, complained = io.StringIO(), io.StringIO()
+        returncode, exit_process, argv = 0, os._exit, sys.argv
+        sys.argv, os._exit = ["-c", *map(str, args[3:])], sys.exit
+        try:
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complained):
+                exec(compile(args[2], "<string>", "exec"), {"__name__": "__main__"})
+        except SystemExit as stop:
+            returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        except Exception:  # the child would have died of it: report it as the child would
+            returncode = 1
+            complained.write(traceback.format_exc())
+        finally:
+            sys.argv, os._exit = argv, exit_process
+        output = {"stdout": printed.getvalue(), "stderr": complained.getvalue()}
+        if not options.get("text"):
+            output = {name: text.encode() for name, text in output.items()}
+        return subprocess.CompletedProcess(args, returncode, **output)
+
+    return run_python
+
+
+def one_line(text: str) -> str:
+    """A message as one line: its lines up to the arrays NumPy's assertions print, joined, cut to MESSAGE_LIMIT."""
+    lines = []
+    for line in text.strip().splitlines():
+        if line.strip().startswith(("x:", "y:", "ACTUAL:", "DESIRED:")):
+            break
+        if line.strip():
+            lines.append(line.strip())
+    return "; ".join(lines)[:MESSAGE_LIMIT]
+
+
+def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str, str]) -> dict:
+    """Execute one cell; return what it printed and, if it failed, its error, both bounded.
+
+    A name the cell needs but that is not defined is explained from explain: why it was not handed in, or which
+    earlier step failed to define it.
+    """
     printed = io.StringIO()
-    verdict: dict = {"stdout": ""}
+    verdict: dict = {}
     try:
         with contextlib.redirect_stdout(printed):
             exec(compile(source, "<graded cell>", "exec"), namespace)
+    except NameError as error:
+        reason = explain.get(error.name or "") or explain.get("*") or explain.get("steps") or one_line(str(error))
+        verdict = {"ename": "NameError", "evalue": one_line(reason)}
     except BaseException as error:  # a failing check is a verdict, whatever it raised
-        verdict.update(
-            ename=type(error).__name__,
-            evalue=str(error),
-            traceback=traceback.format_exception_only(type(error), error),
-        )
-    verdict["stdout"] = printed.getvalue()
+        verdict = {"ename": type(error).__name__, "evalue": one_line(str(error))}
+    verdict["stdout"] = printed.getvalue()[:output_limit]
     return verdict
 
 
-def judge(cells: list[dict]) -> dict[str, dict]:
-    """Run the cells in order; after the set-up cells, bind what was handed in; return the graded cells' verdicts."""
+def set_up(cells: list[dict]) -> dict:
+    """The namespace the tests run in, after the assignment's set-up cells (imports and constants)."""
     namespace: dict = {"__name__": "__main__"}
-    verdicts: dict[str, dict] = {}
     for cell in cells:
-        if cell.get("setup"):
-            setup = run_cell(cell["source"], namespace)
-            if "ename" in setup:
-                raise RuntimeError(f"set-up cell {cell['id']} failed: {setup['ename']}: {setup['evalue']}")
-            namespace.update(handed_in_namespace())
+        setup = run_cell(cell["source"], namespace, MESSAGE_LIMIT, {})
+        if "ename" in setup:
+            raise RuntimeError(f"set-up cell {cell['id']} failed: {setup['ename']}: {setup['evalue']}")
+    return namespace
+
+
+def judge(request: dict, namespace: dict, events: Events) -> None:
+    """Bind what was handed in, then run each cell not skipped, reporting as it goes."""
+    skip = set(request.get("skip", []))
+    output_limit = request.get("output_limit", 4000)
+    explain: dict[str, str] = {}
+    failed_steps = dict(request.get("failed_steps", {}))
+    loaded = False
+    for cell in request["cells"]:
+        if cell["id"] in skip or cell["id"] in failed_steps:
             continue
-        verdict = run_cell(cell["source"], namespace)
-        if cell["graded"]:
-            verdicts[cell["id"]] = verdict
-    return verdicts
+        if not loaded:
+            problem = unpack(HANDIN_ARCHIVE, HANDED_IN)
+            sealed = forbid_writes()
+            if problem:
+                handed_in = {name: Unavailable(problem) for name in request["handin"].get("functions", {})}
+                explain = {"*": problem}
+            else:
+                poisoned = request.get("poisoned", {})
+                handed_in, explain = handed_in_namespace(request["handin"], HANDED_IN, poisoned, events.send)
+            namespace.update(handed_in)
+            loaded = True
+            events.send(event="loaded", writes_forbidden=sealed)
+        if failed_steps:
+            explain["steps"] = "; ".join(
+                f"the step '{step}' before this test {why}" for step, why in failed_steps.items()
+            )
+        events.send(event="cell", id=cell["id"])
+        verdict = run_cell(cell["source"], namespace, output_limit, explain)
+        if cell["kind"] == "graded":
+            events.send(event="verdict", id=cell["id"], **verdict)
+        elif "ename" in verdict:
+            failed_steps[cell["id"]] = f"failed: {verdict['ename']}: {verdict['evalue']}"
+    events.send(event="done")
 
 
 def main() -> None:
-    cells_file, verdicts_file = sys.argv[1:3]
-    verdicts = judge(json.loads(Path(cells_file).read_text()))
-    Path(verdicts_file).write_text(json.dumps(verdicts))
-    os._exit(0)  # the verdicts are written: skip TensorFlow's slow shutdown (about a second)
+    parser = argparse.ArgumentParser(description="Judge a submission's graded cells (run by the grader).")
+    parser.add_argument("--events-fd", type=int, required=True)
+    args = parser.parse_args()
+    events = Events(args.events_fd)
+    namespace = set_up(json.loads(sys.stdin.readline())["setup"])
+    events.send(event="ready")
+    request = json.loads(sys.stdin.readline())
+    sys.stdin.close()
+    subprocess.run = python_in_process(subprocess.run)
+    judge(request, namespace, events)
+    os._exit(0)  # the verdicts are sent: skip TensorFlow's slow shutdown (about a second)
 
 
 if __name__ == "__main__":

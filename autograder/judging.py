@@ -1,120 +1,112 @@
 """nbgrader steps that move every verdict out of the student's kernel.
 
 A student's kernel runs the student's code, so in it a test can be made to pass (by patching numpy.testing, say).
-So when grading, the kernel runs the notebook without its graded cells and hands in its functions as graphs
-(autograder/handin.py); then the judge (autograder/judge.py) runs the graded cells, hidden tests included, in a
-fresh sandboxed process against what was handed in. The judge's output and errors become the graded cells'
-outputs, from which nbgrader's SaveAutoGrades scores them as usual, and which the feedback shows.
+So when grading, the kernel runs the notebook without its graded cells and then hands in its answers as data
+(autograder/handin.py); the judge (autograder/judge.py, supervised by autograder/supervisor.py) then runs the
+graded cells, hidden tests included, in a fresh sandboxed process against what was handed in. The judge's verdicts
+become the graded cells' outputs, from which nbgrader's SaveAutoGrades scores them as usual, and which the feedback
+shows.
 """
 
-import json
 import shutil
-import subprocess
-import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, List, Unicode
+from traitlets import Dict, List, Unicode
 
 from autograder import REPO
-from autograder.handin import HAND_IN_CELL, HAND_IN_DIR
-from autograder.sandbox import Sandbox
+from autograder.supervisor import Judge, Supervisor, failure
 
 HAND_IN_CELL_ID = "grader-hand-in"
+HAND_IN_CELL = "%run -i /grader/handin.py"  # autograder/handin.py, in the kernel, with the notebook's variables
+HAND_IN_MODULE = REPO / "autograder" / "handin.py"
 
 
 def _grade_id(cell: NotebookNode) -> str:
     return cell.metadata.get("nbgrader", {}).get("grade_id", "")
 
 
+@dataclass
+class Judging:
+    """One submission's judging, from before its kernel runs to its verdicts: the cells held back from the kernel,
+    what the kernel hands in and where, and the judge's supervisor."""
+
+    cells: list[dict]
+    held: dict[str, str]
+    handin: dict
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="autograder-judging-")))
+    supervisor: Supervisor | None = None
+    stopped: str = ""  # why the kernel stopped before the end, if it did
+
+    @property
+    def archive(self) -> Path:
+        """The one host file the kernel writes: its hand-in."""
+        return self.scratch / "handin.tar"
+
+    def discard(self) -> None:
+        if self.supervisor:
+            self.supervisor.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
 class PrepareJudging(NbGraderPreprocessor):
-    """Before the kernel runs: hold back the cells the judge runs, and append the hand-in cell."""
+    """Before the kernel runs: hold back the cells the judge runs, append the hand-in cell, start the judge."""
 
     setup_cells = List(Unicode(), [], help="grade_ids of locked cells the judge runs first").tag(config=True)
     judge_cells = List(Unicode(), [], help="grade_ids of locked cells only the judge runs").tag(config=True)
     skipped_cells = List(Unicode(), [], help="grade_ids of locked cells not run at all when grading").tag(config=True)
+    handin = Dict(help="What the notebook hands in for judging: functions, tracked, specs, numbers, arrays, paths").tag(
+        config=True
+    )
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        held, for_judge = {}, []
+        held, cells = {}, []
         for cell in nb.cells:
             grade_id, graded = _grade_id(cell), utils.is_grade(cell)
             if grade_id in self.setup_cells:
-                for_judge.append({"id": grade_id, "source": cell.source, "graded": False, "setup": True})
+                cells.append({"id": grade_id, "source": cell.source, "kind": "setup"})
             elif graded or grade_id in self.judge_cells:
-                for_judge.append({"id": grade_id, "source": cell.source, "graded": graded})
+                cells.append({"id": grade_id, "source": cell.source, "kind": "graded" if graded else "judge"})
             if graded or grade_id in self.judge_cells or grade_id in self.skipped_cells:
                 held[grade_id] = cell.source
                 cell.source = ""  # an empty cell is not run
         nb.cells.append(new_code_cell(HAND_IN_CELL, id=HAND_IN_CELL_ID))
-        resources["judging"] = {"held": held, "cells": for_judge}
+        judging = Judging(cells, held, self.handin)
+        judging.archive.touch(mode=0o600)
+        judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, self.handin, judging.archive)
+        judging.supervisor.prewarm()
+        resources["judging"] = judging
         return nb, resources
 
 
 class JudgeGradedCells(NbGraderPreprocessor):
-    """After the kernel has run: judge the graded cells in a fresh sandboxed process, then clean up."""
-
-    timeout = Integer(600, help="Seconds the judge may take for one submission").tag(config=True)
-    disposable = List(
-        Unicode(),
-        ["keras_servable", HAND_IN_DIR, f"{HAND_IN_DIR}.json", f"{HAND_IN_DIR}.npz"],
-        help="Files and folders a graded notebook leaves behind that are deleted after judging",
-    ).tag(config=True)
+    """After the kernel has run: judge the graded cells on its hand-in, put the verdicts in, clean up."""
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        judging = resources.pop("judging")
+        judging: Judging = resources.pop("judging")
         nb.cells = [cell for cell in nb.cells if cell.get("id") != HAND_IN_CELL_ID]
-        workdir = Path(resources["metadata"]["path"]).resolve()
         try:
-            verdicts = self._run_judge(judging["cells"], workdir)
+            verdicts = judging.supervisor.judge_all(judging.stopped)
         finally:
-            self._dispose(workdir)
+            judging.discard()
         for cell in nb.cells:
             grade_id = _grade_id(cell)
-            if grade_id in judging["held"]:
-                cell.source = judging["held"][grade_id]
+            if grade_id in judging.held:
+                cell.source = judging.held[grade_id]
                 cell.outputs = _outputs(verdicts.get(grade_id)) if utils.is_grade(cell) else []
         return nb, resources
-
-    def _run_judge(self, cells: list[dict], workdir: Path) -> dict[str, dict]:
-        with tempfile.TemporaryDirectory(prefix="judge-") as scratch:
-            cells_file, verdicts_file = Path(scratch, "cells.json"), Path(scratch, "verdicts.json")
-            cells_file.write_text(json.dumps(cells))
-            judge = [sys.executable, "-m", "autograder.judge", str(cells_file), str(verdicts_file)]
-            sandbox = Sandbox(parent=self)
-            sandbox.environment = {**sandbox.environment, "PYTHONPATH": str(REPO)}
-            command = sandbox.wrap(judge, str(workdir), [scratch], [str(workdir), str(REPO / "autograder")])
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                return _all_failed(cells, f"the judge took longer than {self.timeout} s")
-            if done.returncode != 0 or not verdicts_file.exists():
-                return _all_failed(cells, "the judge failed: " + (done.stderr.strip().splitlines() or ["?"])[-1])
-            return json.loads(verdicts_file.read_text())
-
-    def _dispose(self, workdir: Path) -> None:
-        for name in self.disposable:
-            path = workdir / name
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            elif path.exists():
-                path.unlink()
-
-
-def _all_failed(cells: list[dict], reason: str) -> dict[str, dict]:
-    failure = {"stdout": "", "ename": "JudgeError", "evalue": reason, "traceback": [f"JudgeError: {reason}"]}
-    return {cell["id"]: failure for cell in cells if cell["graded"]}
 
 
 def _outputs(verdict: dict | None) -> list[NotebookNode]:
     """A graded cell's outputs from its verdict: what it printed, then its error if it failed."""
-    verdict = verdict or {"stdout": "", "ename": "JudgeError", "evalue": "no verdict", "traceback": []}
-    outputs = [new_output("stream", name="stdout", text=verdict["stdout"])] if verdict["stdout"] else []
+    verdict = verdict or failure("JudgeError", "no verdict")
+    outputs = [new_output("stream", name="stdout", text=verdict["stdout"])] if verdict.get("stdout") else []
     if "ename" in verdict:
-        outputs.append(
-            new_output("error", ename=verdict["ename"], evalue=verdict["evalue"], traceback=verdict["traceback"])
-        )
+        error = {"ename": verdict["ename"], "evalue": verdict["evalue"]}
+        outputs.append(new_output("error", **error, traceback=[f"{error['ename']}: {error['evalue']}"]))
     return outputs

@@ -2,13 +2,15 @@
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, Execute, GetGrades
+from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
 from autograder import REPO
-from autograder.collect import StudentFolderCollector
+from autograder.feedback import ClearLockedHiddenTests
 from autograder.inline_solutions import ClearInlineSolutions
 from autograder.judging import JudgeGradedCells, PrepareJudging
-from autograder.sandbox import SandboxedExecute
+from autograder.repair import RepairGradeMetadata
+from autograder.safe_outputs import KeepSafeOutputs
+from autograder.sandboxed_kernel import SandboxedExecute
 
 SAMPLES = REPO / "samples"
 
@@ -35,9 +37,12 @@ c.GenerateAssignment.preprocessors = replaced(
     GenerateAssignment.class_traits()["preprocessors"].default(), ClearSolutions, ClearInlineSolutions
 )
 
-# Collecting: a folder (or a zip of one) holding <student>/<notebook>.ipynb; other notebook names are skipped.
-c.ZipCollectApp.collector_plugin = StudentFolderCollector
-c.ZipCollectApp.strict = True
+# Students' edits can break nbgrader's cell metadata (a pasted test cell, a new cell with grade metadata, an old
+# schema_version): it is put back from the gradebook before nbgrader checks it, with a grading note per change.
+c.Autograde.sanitize_preprocessors = [
+    RepairGradeMetadata,
+    *Autograde.class_traits()["sanitize_preprocessors"].default(),
+]
 
 # Grading runs each student's kernel in a sandbox (autograder/sandbox.py), offline, on random weights, without
 # the graded cells; the judge (autograder/judging.py) then runs those in a fresh process against the graphs the
@@ -49,11 +54,26 @@ c.Autograde.autograde_preprocessors = [
     PrepareJudging,
     SandboxedExecute,
     JudgeGradedCells,
+    KeepSafeOutputs,
     *_grading_steps[_execute + 1 :],
 ]
 c.PrepareJudging.setup_cells = ["setup"]
 c.PrepareJudging.judge_cells = ["fresh_process_check"]
 c.PrepareJudging.skipped_cells = ["inspect", "validate"]  # teaching cells: the judge checks the export itself
+# What the notebook hands in (autograder/handin.py): the names its tests read. Functions are traced for one input.
+c.PrepareJudging.handin = {
+    "functions": {
+        "build_jpeg_to_image_graph": {"input": [[], "string"]},
+        "preprocess_input": {"input": [[None], "string"]},
+        "postprocess_output": {"input": [[None, 1000], "float32"]},
+        "serving_fn": {"input": [[None], "string"], "from": "serve_jpegs"},
+    },
+    "tracked": ["model"],  # its weights are saved with the functions, whose graphs read them
+    "specs": ["test_jpeg_spec", "batch_jpeg_spec", "test_output_spec", "serving_input_spec"],
+    "numbers": ["max_value", "min_value"],
+    "arrays": ["test_image", "test_batch"],
+    "paths": ["export_path"],
+}
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True
 c.Sandbox.readable_paths = [str(SAMPLES)]
@@ -62,8 +82,11 @@ c.Sandbox.environment = {
     "RESNET_WEIGHTS": "none",
     "TF_CPP_MIN_LOG_LEVEL": "2",
 }
-# Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;
+# students' own cells are shown as they wrote them, even if they contain hidden-test markers.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearLockedHiddenTests, CSSHTMLHeaderPreprocessor]
+# A submission's HTML must not run in the student's feedback or the instructor's formgrader.
+c.HTMLExporter.sanitize_html = True
 # Keep feedback readable and the gradebook small, whatever a submission prints.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50

@@ -1,112 +1,269 @@
 """Run untrusted code (a student's notebook kernel, the judge of its graphs) inside a bubblewrap sandbox.
 
-nbgrader itself, the gradebook and every other submission stay outside. Sandboxed code sees a read-only system
-(the Python installation, the sample JPEGs), has no network, and can write only where it is given: a kernel, to
-its own throwaway copy of the submission (nbgrader's autograded/<student>/<assignment> folder); all, to a private
-/tmp. Each process's address space is capped, so a memory hog fails with MemoryError instead of taking the
-machine down. A kernel talks to nbgrader over Unix sockets in a private folder, since it has no network.
+Sandboxed code runs as an unprivileged user with no capabilities, no_new_privs and a seccomp filter
+(autograder/seccomp_filter.py), in namespaces of its own: its own processes, no network but a private loopback,
+and a filesystem of read-only binds (the OS, the Python installation, the course's samples, a minimal /etc) plus
+only what each launch declares writable: size-limited in-memory folders, and single host files whose size the
+file-size limit bounds. It starts from an empty environment. Limits on address space, processes, open files, file
+size and CPU time apply to every process in it, and the kernel's out-of-memory killer picks sandboxed processes
+first.
+
+Started as root (in a container or VM, as CI and grading workers are), bubblewrap sets up the mounts with root's
+rights and the sandboxed command then drops to a user id of its own on the host, so that even a writable mount
+would not let it write root's files. Started by another user, bubblewrap maps that user to uid 65534 inside a new
+user namespace.
 """
 
+import contextlib
+import json
 import os
+import select
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
-from jupyter_client.manager import AsyncKernelManager
-from nbgrader.preprocessors import Execute
-from traitlets import Dict, Instance, Integer, List, Unicode
+from traitlets import Dict, Integer, List, Unicode
 from traitlets.config import Configurable
 
-GIB = 1024**3
+from autograder.seccomp_filter import seccomp_program
+
+MIB, GIB = 1024**2, 1024**3
+SANDBOX_USER = "student"
+UNPRIVILEGED_UID = 65534  # inside the user namespace, when the grader is not root
+HOST_UID_BASE = 100_000_000  # as root: host uid of a sandbox = this + the grading process's pid
+NO_PROC_EXE = "/sandbox-without-proc"  # where /proc/self/exe points when the sandbox gets no /proc
+
+
+@dataclass
+class Mounts:
+    """What one sandboxed process sees besides the read-only system, by path inside the sandbox."""
+
+    workdir: str = "/"
+    tmpfs: dict[str, int] = field(default_factory=dict)  # writable in-memory folders and their sizes in bytes
+    read_only: dict[str, str] = field(default_factory=dict)  # host files or folders, read-only
+    writable_files: dict[str, str] = field(default_factory=dict)  # single host files, written in place
+    files: dict[str, bytes] = field(default_factory=dict)  # read-only files with this content
+    proc: bool = True  # a /proc of its own; without it, only /proc/self/exe exists, which TensorFlow reads
+    environment: dict[str, str] = field(default_factory=dict)  # on top of the sandbox's own
 
 
 class Sandbox(Configurable):
-    """What sandboxed code may read, which environment it gets and how much memory it may map."""
+    """How every sandbox of this course is limited, and what it may read besides the system."""
 
-    readable_paths = List(Unicode(), help="Extra paths sandboxed code may read (e.g. the sample JPEGs)").tag(
+    readable_paths = List(Unicode(), help="Host paths sandboxed code may read, e.g. the sample JPEGs").tag(config=True)
+    environment = Dict(Unicode(), help="Environment variables inside every sandbox (nothing else is passed)").tag(
         config=True
     )
-    environment = Dict(Unicode(), help="Environment variables inside the sandbox (nothing else is passed)").tag(
-        config=True
-    )
-    memory_limit = Integer(6 * GIB, help="Address-space limit of each process in the sandbox, in bytes").tag(
-        config=True
-    )
+    memory_limit = Integer(6 * GIB, help="Address space of each sandboxed process, in bytes").tag(config=True)
+    process_limit = Integer(512, help="Processes and threads a sandbox may run at once").tag(config=True)
+    file_size_limit = Integer(1 * GIB, help="Largest file a sandboxed process may write, in bytes").tag(config=True)
+    open_files_limit = Integer(1024, help="Files each sandboxed process may have open").tag(config=True)
+    cpu_time_limit = Integer(3600, help="CPU seconds each sandboxed process may use").tag(config=True)
 
-    def wrap(self, command: list[str], workdir: str, writable: list[str], readable: list[str]) -> list[str]:
-        """command, to be run sandboxed in workdir, writing only to writable (and /tmp), reading readable too."""
-        sandbox = ["prlimit", f"--as={self.memory_limit}", "--"]
-        sandbox += ["bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
-        for link in ("bin", "lib", "lib64", "sbin"):
-            if os.path.islink(f"/{link}"):
-                sandbox += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
-        sandbox += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        for path in dict.fromkeys([*system_paths(), *self.readable_paths, *readable]):
-            sandbox += ["--ro-bind", path, path]
-        for path in writable:
-            sandbox += ["--bind", path, path]
-        sandbox += ["--remount-ro", "/", "--chdir", workdir, "--clearenv"]
-        for name, value in self._environment().items():
-            sandbox += ["--setenv", name, value]
-        return [*sandbox, "--", *command]
+    def prepare(self, command: list[str], mounts: Mounts, report_pid: bool = False) -> "Launch":
+        """The launch of command in a sandbox with these mounts; start it with Launch.popen_kwargs.
 
-    def _environment(self) -> dict[str, str]:
+        With report_pid, Launch.sandbox_pid() tells the host pid of the sandbox's first process once it runs.
+        """
+        return Launch(self, command, mounts, report_pid)
+
+    def base_environment(self) -> dict[str, str]:
         return {
             "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "HOME": "/tmp",
+            "USER": SANDBOX_USER,
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLCONFIGDIR": "/tmp",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
             "KERAS_HOME": "/tmp/keras",
             **self.environment,
         }
 
+    def limits(self) -> list[str]:
+        return [
+            "prlimit",
+            f"--as={self.memory_limit}",
+            f"--nproc={self.process_limit}",
+            f"--fsize={self.file_size_limit}",
+            f"--nofile={self.open_files_limit}",
+            f"--cpu={self.cpu_time_limit}",
+            "--core=0",
+            "--",
+        ]
+
+
+class Launch:
+    """One sandboxed command: its bubblewrap command line, and the file descriptors that carry its set-up.
+
+    Use it as a context manager around starting the process: the descriptors are closed when it exits.
+    """
+
+    def __init__(self, sandbox: Sandbox, command: list[str], mounts: Mounts, report_pid: bool) -> None:
+        self.sandbox, self.command, self.mounts, self.report_pid = sandbox, command, mounts, report_pid
+        self.privileged = os.geteuid() == 0
+        self.uid = HOST_UID_BASE + os.getpid() if self.privileged else UNPRIVILEGED_UID
+        self._fds: list[int] = []
+        self._info_read: int | None = None
+        self.argv = self._argv()
+
+    def __enter__(self) -> "Launch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
+
+    @property
+    def popen_kwargs(self) -> dict:
+        """Arguments for subprocess.Popen: the descriptors to pass, an empty environment, a neutral folder."""
+        return {"pass_fds": tuple(self._fds), "env": {}, "cwd": "/"}
+
+    def start(self, pass_fds: tuple[int, ...] = (), **popen: object) -> subprocess.Popen:
+        """Start the sandboxed command with these Popen arguments, passing it pass_fds besides its own."""
+        kwargs = self.popen_kwargs
+        kwargs["pass_fds"] += pass_fds
+        return subprocess.Popen(self.argv, **kwargs, **popen)
+
+    def sandbox_pid(self, timeout: float = 30.0) -> int:
+        """The host pid of the process at the sandbox's root (its pid 1), once bubblewrap has set it up."""
+        assert self._info_read is not None, "prepare the launch with report_pid=True"
+        info = b""
+        try:
+            while not info.rstrip().endswith(b"}"):
+                ready, _, _ = select.select([self._info_read], [], [], timeout)
+                chunk = os.read(self._info_read, 4096) if ready else b""
+                if not chunk:
+                    raise RuntimeError("the sandbox did not start (bubblewrap sent no process id)")
+                info += chunk
+        finally:
+            os.close(self._info_read)
+            self._info_read = None
+        return int(json.loads(info)["child-pid"])
+
+    def _pass(self, fd: int) -> str:
+        self._fds.append(fd)
+        return str(fd)
+
+    def _data_fd(self, name: str, data: bytes) -> str:
+        fd = os.memfd_create(name)
+        os.write(fd, data)
+        os.lseek(fd, 0, os.SEEK_SET)
+        return self._pass(fd)
+
+    def _argv(self) -> list[str]:
+        mounts = self.mounts
+        argv = [shutil.which("choom") or "choom", "-n", "1000", "--", shutil.which("bwrap") or "bwrap"]
+        if self.report_pid:
+            self._info_read, info_write = os.pipe()
+            argv += ["--info-fd", self._pass(info_write)]
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+        argv += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+        if self.privileged:
+            argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
+        else:
+            argv += ["--unshare-user", "--disable-userns", "--uid", str(self.uid), "--gid", str(self.uid)]
+        argv += self._filesystem()
+        for host in mounts.writable_files.values():
+            if self.privileged:
+                os.chown(host, self.uid, self.uid)
+        argv += ["--chdir", mounts.workdir, "--clearenv"]
+        for name, value in {**self.sandbox.base_environment(), **mounts.environment}.items():
+            argv += ["--setenv", name, value]
+        argv += ["--seccomp", self._data_fd("seccomp", seccomp_program()), "--"]
+        if self.privileged:
+            argv += ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups"]
+            argv += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        return argv + self.sandbox.limits() + self.command
+
+    def _filesystem(self) -> list[str]:
+        """bwrap's mount options: folders above every mount first, then each mount, outer paths before the paths
+        inside them (a folder mounted later would hide what is already mounted below it), then all read-only."""
+        mounts = self.mounts
+        read_only = {path: path for path in system_paths()}
+        read_only |= {path: path for path in self.sandbox.readable_paths}
+        read_only |= mounts.read_only
+        files = {**etc_files(self.uid), **mounts.files}
+        operations: list[tuple[str, list[str]]] = [
+            *((inside, ["--ro-bind", host, inside]) for inside, host in read_only.items()),
+            *(
+                (inside, ["--perms", "0444", "--ro-bind-data", self._data_fd("file", data), inside])
+                for inside, data in files.items()
+            ),
+            *(
+                (inside, ["--perms", "01777", "--size", str(size), "--tmpfs", inside])
+                for inside, size in mounts.tmpfs.items()
+            ),
+            *((inside, ["--bind", host, inside]) for inside, host in mounts.writable_files.items()),
+        ]
+        mounted = [inside for inside, _ in operations]
+        folders = parent_folders([*mounted, mounts.workdir])
+        if mounts.workdir not in {"/", *mounted}:
+            folders.append(mounts.workdir)
+        # Folders first: one that is also a mount point must exist before it is mounted on.
+        operations = [*((folder, ["--perms", "0755", "--dir", folder]) for folder in folders), *operations]
+        args = []
+        for link in ("bin", "lib", "lib64", "sbin"):
+            if os.path.islink(f"/{link}"):
+                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+        args += (
+            ["--proc", "/proc"] if mounts.proc else ["--dir", "/proc/self", "--symlink", NO_PROC_EXE, "/proc/self/exe"]
+        )
+        args += ["--dev", "/dev"]
+        for _, option in sorted(operations, key=lambda operation: PurePosixPath(operation[0]).parts):
+            args += option
+        return [*args, "--remount-ro", "/", "--remount-ro", "/dev"]
+
 
 def system_paths() -> list[str]:
-    """Read-only paths Python needs: the OS, the base interpreter and the virtualenv."""
-    return [path for path in ("/usr", "/etc", sys.base_prefix, sys.prefix) if os.path.exists(path)]
+    """Read-only paths Python needs: the OS's /usr, the base interpreter and the virtualenv."""
+    paths = ["/usr", sys.base_prefix, sys.prefix, *(f"/etc/{name}" for name in ("ld.so.cache", "fonts"))]
+    return [path for path in dict.fromkeys(paths) if os.path.exists(path)]
 
 
-class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts the kernel inside the sandbox, in the notebook's folder."""
+def etc_files(uid: int) -> dict[str, bytes]:
+    """A minimal /etc: the sandbox's own user, loopback names, and the time zone; nothing of the host's."""
+    return {
+        "/etc/passwd": f"{SANDBOX_USER}:x:{uid}:{uid}::/tmp:/usr/sbin/nologin\n".encode(),
+        "/etc/group": f"{SANDBOX_USER}:x:{uid}:\n".encode(),
+        "/etc/hosts": b"127.0.0.1 localhost\n::1 localhost\n",
+        "/etc/nsswitch.conf": b"passwd: files\ngroup: files\nhosts: files\n",
+    }
 
-    sandbox = Instance(Sandbox)
-    _socket_dir: str | None = None
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.sandbox = Sandbox(parent=self)
+def parent_folders(paths: list[str]) -> list[str]:
+    """Every folder above the given paths, outermost first, made world-readable so that binds below are reachable."""
+    folders = {str(parent) for path in paths for parent in PurePosixPath(path).parents if str(parent) != "/"}
+    return sorted(folders, key=lambda folder: (folder.count("/"), folder))
 
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        # bwrap does not pass signals on: interrupt a timed-out cell with a message, which the kernel handles.
-        self.kernel_spec.interrupt_mode = "message"
-        # Unix sockets in a short private folder: socket paths are limited to about 100 characters.
-        self._socket_dir = tempfile.mkdtemp(prefix="nbk-")
-        self.transport = "ipc"
-        self.ip = os.path.join(self._socket_dir, "k")
-        return await super()._async_pre_start_kernel(**kw)
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        workdir = str(Path(kw.get("cwd") or os.getcwd()).resolve())
-        command = self.sandbox.wrap(kernel_cmd, workdir, [workdir, self._socket_dir], [self.connection_file])
-        # The kernel's own stdout and stderr hold only start-up chatter: what the notebook prints reaches nbgrader
-        # through the kernel protocol, where nbgrader's LimitOutput trims it.
-        await super()._async_launch_kernel(
-            command, **{**kw, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+def check_tools() -> None:
+    """Fail early, with what to install, if the sandbox's tools are missing."""
+    missing = [tool for tool in ("bwrap", "prlimit", "setpriv", "choom") if not shutil.which(tool)]
+    if missing:
+        raise RuntimeError(
+            f"grading runs student code in a sandbox and needs {', '.join(missing)}: "
+            "install bubblewrap and util-linux (apt-get install bubblewrap util-linux)"
         )
 
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if self._socket_dir and not restart:
-            shutil.rmtree(self._socket_dir, ignore_errors=True)
 
-
-class SandboxedExecute(Execute):
-    """nbgrader's Execute step with every kernel sandboxed (nbgrader fixes the kernel manager class itself)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["kernel_manager_class"] = SandboxedKernelManager
-        super().__init__(*args, **kwargs)
+@contextlib.contextmanager
+def started(
+    sandbox: Sandbox, command: list[str], mounts: Mounts, pass_fds: tuple[int, ...] = (), **popen: object
+) -> Iterator[subprocess.Popen]:
+    """A sandboxed process, started with these Popen arguments, killed (with its whole sandbox) on leaving."""
+    with sandbox.prepare(command, mounts) as launch:
+        process = launch.start(pass_fds, **popen)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

@@ -1,22 +1,39 @@
-"""The grader graded: one batch (a zip, as an LMS exports it) holds the solution, the unfilled release, every
-mutant, every hostile submission and three unreadable files. Each must get exactly the points it deserves,
-cell by cell, and nothing a submission does may reach the batch, the gradebook or the machine."""
+"""The grader graded: one batch, a zip as an LMS exports it, holds the solution, the unfilled release, every
+mutant, every hostile and innocently broken submission, Canvas, Moodle and Blackboard entries, and odd files.
+Each student must get exactly the points they deserve, cell by cell, with a note that says what happened; and
+nothing a submission does may reach the batch, the gradebook, the other students, the hidden tests or the machine.
+The sandbox's limits are set low here, so that the attacks on them are quick."""
 
 import csv
+import json
 import socket
+import sys
 import threading
-import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config import Config
 
-from autograder import ASSIGNMENT, NOTEBOOK, SOLUTION
+from autograder import ASSIGNMENT, NOTEBOOK, REPO, SOLUTION
 from autograder.__main__ import main
-from autograder.fixtures import CORRECT_VARIANTS, HOSTILE_CODE, MUTANTS, write_fixtures
+from autograder.fixtures import (
+    CORRECT_VARIANTS,
+    GRAPH_ATTACKS,
+    KERNEL_ATTACKS,
+    MUTANTS,
+    write_batch_zip,
+    write_fixtures,
+)
 from autograder.grading import GradingRun, grade
+from autograder.sandbox import MIB
 
-CELL_TIMEOUT = 60  # seconds: the slowest correct cell takes about 10, or 15 while another submission is graded
+pytestmark = pytest.mark.timeout(1200)  # the batch is graded once, in the first test that needs it
+
+CELL_TIMEOUT = 30  # seconds a kernel cell may run: the slowest correct one takes about 5, 10 under load
+JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct one, the export check, takes about 4
+LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
+PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"
 GRADED_CELLS = {
     "test_decode_shape_dtype": 5,
     "test_decode_range": 5,
@@ -30,15 +47,17 @@ GRADED_CELLS = {
     "test_export_signatures": 10,
     "test_export_reloaded_output": 10,
 }
+ALL = set(GRADED_CELLS)
 DECODE = {"test_decode_shape_dtype", "test_decode_range", "test_decode_channel_order"}
 TOP_K = {"test_topk_planted", "test_topk_batch"}
 EXPORT = {"test_export_signatures", "test_export_reloaded_output"}
-# The graded cells each submission must fail; it keeps full points in every other cell.
+SERVABLE = {"test_servable_outputs"}
+# The graded cells each graded student must fail; they keep full points in every other cell.
 EXPECTED_FAILURES = {
     "solution": set(),
     "default_dct": set(),  # tf.io.decode_jpeg(jpeg, channels=3): a correct answer too
-    "unfilled_release": set(GRADED_CELLS),
-    "decode_one_channel": set(GRADED_CELLS) - TOP_K,
+    "unfilled_release": ALL,
+    "decode_one_channel": ALL - TOP_K,
     # grayscale JPEGs decode to one channel, which preprocess_input cannot flip
     "decode_without_channels": DECODE | {"test_servable_outputs", "test_export_reloaded_output"},
     "no_preprocess_input": {"test_decode_range", "test_decode_channel_order"},
@@ -47,33 +66,62 @@ EXPECTED_FAILURES = {
     "means_in_rgb_without_flip": {"test_decode_channel_order"},
     "batch_first_image_only": {"test_batch_different_rows", "test_servable_outputs"},
     "top_k_of_3": TOP_K | {"test_servable_outputs", "test_export_signatures"},
-    "top_k_ascending": TOP_K | {"test_servable_outputs"},
+    "top_k_ascending": TOP_K | SERVABLE,
     "softmax_applied_again": TOP_K,
     "signature_input_renamed": EXPORT,
     "signature_outputs_swapped": EXPORT,
     "export_without_signatures": EXPORT,
-    # Hostile submissions: the attack fails and changes nothing; the answers are graded as they are.
-    "hostile_infinite_loop": set(),
-    "hostile_memory_hog": set(),
-    "hostile_network": set(),
-    "hostile_read_files": set(),
-    "hostile_write_grades": set(),
-    "hostile_huge_output": set(),
-    "hostile_monkeypatch_tests": TOP_K | {"test_servable_outputs"},  # its answers are top_k_ascending's
+    # Graphs that attack the judge: only the cells that call them fail, each with its reason.
+    "hostile_graph_never_returns": TOP_K | SERVABLE | EXPORT,
+    # Kernel attacks (autograder/attacks): each fails and changes nothing. Added to the release, they earn
+    # nothing; added to the solution, they do not cost it a point; added to a mutant, they do not fix it.
+    **{f"hostile_{attack}": ALL for attack, base in KERNEL_ATTACKS.items() if base == "release"},
+    "hostile_resources": set(),
+    "hostile_monkeypatch_tests": TOP_K | SERVABLE,  # its answers are top_k_ascending's
+    # its answers are export_without_signatures'; the text it forged for max_value is no number
+    "hostile_forged_handin": EXPORT | {"test_decode_range"},
+    "edited_metadata": set(),
+    # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
+    "smithjohn_12345": ALL,
+    "John_Smith_123456": ALL,
+    "jdoe": ALL,
+    "alice": ALL,
+    "bob": ALL,
+    "dave": ALL,
+    "setuid_zip": ALL,
+    "extra_files": ALL,
+}
+EXPECTED_NOTES = {
+    "edited_metadata": [
+        "cell 29 is a copy of test cell 'test_topk_batch' (cell 28): removed its grade metadata, only the original "
+        "is graded; delete the copy",
+        "cell 30 had grade metadata for an unknown id 'my_own_test'; it is graded as an ordinary cell",
+    ],
+    "hostile_os_exit": [
+        "grading stopped in cell 4: the notebook's kernel died (the notebook exited or crashed); "
+        "the cells after it did not run"
+    ],
+    "hostile_uninterruptible_loop": [
+        f"grading stopped in cell 4: it ran longer than {CELL_TIMEOUT} s and ignored the interrupt; "
+        "the cells after it did not run"
+    ],
 }
 UNREADABLE = {
-    "not_json": "is not a notebook (NotJSONError",
-    "empty_file": "is empty",
+    "not_json": "is not a notebook (not JSON: Expecting property name enclosed in double quotes at line 1 column 2)",
+    "empty_file": "serving_keras_resnet.ipynb is empty",
     "wrong_name": "no serving_keras_resnet.ipynb (found homework.ipynb)",
+    "zip_bomb": "serving_keras_resnet.ipynb is 100 MiB; the limit is 20 MiB",
+    # '=HYPERLINK("http://example.com")/...': the slashes make folders, the student is the top one
+    "'=HYPERLINK__http_": "serving_keras_resnet.ipynb is empty",  # as a spreadsheet shows the id
 }
 
 
 class ConnectionCounter:
     """A server on the loopback interface that counts who reaches it: nobody must, from inside the sandbox."""
 
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
+    def __init__(self, server: socket.socket | None = None) -> None:
+        self.server = server or socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1] if self.server.family == socket.AF_INET else 0
         self.connections = 0
         self.server.settimeout(0.5)
         self.running = True
@@ -95,50 +143,112 @@ class ConnectionCounter:
         self.server.close()
 
 
+class UnixSocketCounter(ConnectionCounter):
+    """A Unix socket on the host, only root may connect to: nobody must, not even the grader, which is root."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        path.chmod(0o600)
+        server.listen()
+        super().__init__(server)
+
+
+def low_limits() -> Config:
+    settings = Config()
+    settings.SandboxedKernelManager.workdir_size = LIMITS["workdir"]
+    settings.SandboxedKernelManager.tmp_size = LIMITS["tmp"]
+    settings.Sandbox.file_size_limit = LIMITS["file"]
+    settings.Sandbox.process_limit = LIMITS["processes"]
+    settings.Judge.cell_timeout = JUDGE_CELL_TIMEOUT
+    return settings
+
+
 @pytest.fixture(scope="module")
-def batch(workdir: Path) -> tuple[GradingRun, dict[str, dict], ConnectionCounter]:
+def batch(workdir: Path, monkeypatch_module) -> tuple[GradingRun, dict[str, dict], ConnectionCounter]:
     out = workdir / "grading"
     course = out / "course"
     folder = workdir / "submissions"
     counter = ConnectionCounter()
+    host_socket = UnixSocketCounter(workdir / "host.sock")
     solution_copy = course / "submitted" / "solution" / ASSIGNMENT / NOTEBOOK
-    write_fixtures(
-        folder,
-        port=counter.port,
-        readable=[str(SOLUTION), str(course / "gradebook.db"), str(solution_copy)],
-        writable=[str(SOLUTION), str(course / "gradebook.db"), str(solution_copy)],
-    )
+    targets = {
+        "port": counter.port,
+        "readable": [str(SOLUTION), str(course / "gradebook.db"), str(solution_copy)],
+        "writable": [str(SOLUTION), str(course / "gradebook.db"), str(solution_copy)],
+        "host_folders": [str(REPO), str(workdir)],
+        "planted_variable": PLANTED_VARIABLE,
+        "host_socket": str(host_socket.path),
+    }
+    write_fixtures(folder, targets)
     for student, text in {"not_json": "{not json", "empty_file": ""}.items():
         (folder / student).mkdir()
         (folder / student / NOTEBOOK).write_text(text)
     (folder / "wrong_name").mkdir()
     nbformat.write(nbformat.read(SOLUTION, as_version=4), folder / "wrong_name" / "homework.ipynb")
-
     archive = workdir / "lms_export.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        for path in sorted(folder.rglob("*")):
-            zipped.write(path, path.relative_to(folder.parent))
+    write_batch_zip(folder, archive)
+
+    monkeypatch_module.setenv(PLANTED_VARIABLE, PLANTED_VALUE)
     try:
-        run = grade(archive, out, show_progress=False, cell_timeout=CELL_TIMEOUT)
+        run = grade(archive, out, show_progress=False, cell_timeout=CELL_TIMEOUT, settings=low_limits())
     finally:
         counter.close()
+        host_socket.close()
     with run.grades_csv.open() as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
+    counter.connections += host_socket.connections
     return run, rows, counter
 
 
-def autograded_cell_text(run: GradingRun, student: str, cell_id: str) -> str:
-    path = run.out / "course" / "autograded" / student / ASSIGNMENT / NOTEBOOK
-    cell = next(cell for cell in nbformat.read(path, as_version=4).cells if cell.get("id") == cell_id)
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def graded_notebook(run: GradingRun, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(run.out / "course" / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def cell_text(run: GradingRun, student: str, cell_id: str) -> str:
+    """What a cell of a graded notebook printed, with its error, by cell id or grade id."""
+    nb = graded_notebook(run, student)
+    cell = next(c for c in nb.cells if cell_id in (c.get("id"), c.metadata.get("nbgrader", {}).get("grade_id")))
     return "".join(
-        output.get("text", "") + output.get("ename", "") + output.get("evalue", "") for output in cell.outputs
+        output.get("text", "") + output.get("ename", "") + ": " * ("ename" in output) + output.get("evalue", "")
+        for output in cell.outputs
     )
+
+
+def everything_written(run: GradingRun) -> str:
+    """Every file the grading run left, as text: the grades, the graded notebooks and the feedback."""
+    return "\n".join(
+        path.read_text(errors="replace")
+        for path in run.out.rglob("*")
+        if path.is_file() and path.suffix in {".csv", ".ipynb", ".html", ".json", ".txt"}
+    )
+
+
+def every_output(run: GradingRun) -> str:
+    """What every cell of every graded notebook printed or raised, and the notes: never the students' own code."""
+    notebooks = (run.out / "course" / "autograded").glob(f"*/{ASSIGNMENT}/{NOTEBOOK}")
+    outputs = [json.dumps(cell.get("outputs", [])) for path in notebooks for cell in nbformat.read(path, 4).cells]
+    return "\n".join([*outputs, run.grades_csv.read_text()])
+
+
+def attack_output(run: GradingRun, student: str) -> str:
+    """What the cell that holds a kernel attack printed."""
+    cell = next(cell for cell in graded_notebook(run, student).cells if "ATTACK_TARGETS = " in cell.source)
+    return cell_text(run, student, cell.get("id"))
 
 
 def test_fixtures_cover_every_mutant_and_attack() -> None:
     assert len(MUTANTS) >= 10
-    expected = {"solution", "unfilled_release", *CORRECT_VARIANTS, *MUTANTS, *HOSTILE_CODE} - {"hostile_os_exit"}
-    assert set(EXPECTED_FAILURES) == expected
+    hostile = {f"hostile_{attack}" for attack in KERNEL_ATTACKS}
+    fixtures = {"solution", "unfilled_release", *CORRECT_VARIANTS, *MUTANTS, *GRAPH_ATTACKS, *hostile}
+    assert fixtures | {"edited_metadata"} <= set(EXPECTED_FAILURES)
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED_FAILURES))
@@ -149,60 +259,154 @@ def test_each_submission_loses_exactly_the_cells_aimed_at_it(batch, student: str
     expected = {
         cell: 0.0 if cell in EXPECTED_FAILURES[student] else float(points) for cell, points in GRADED_CELLS.items()
     }
-    assert scores == expected, {"note": row["note"], **failed_cell_errors(run, student, scores, expected)}
+    failed = {cell: cell_text(run, student, cell)[-300:] for cell in scores if scores[cell] != expected[cell]}
+    assert scores == expected, {"note": row["note"], **failed}
     assert float(row["score"]) == sum(expected.values()) and float(row["max_score"]) == 100
-    assert row["note"] == ""
 
 
-def failed_cell_errors(run: GradingRun, student: str, scores: dict, expected: dict) -> dict[str, str]:
-    """What each unexpectedly failed cell printed: the reason, when a test fails in a way it should not."""
-    if not (run.out / "course" / "autograded" / student).exists():
-        return {"autograded notebook": "missing"}
-    return {
-        cell: autograded_cell_text(run, student, cell)[-500:]
-        for cell in scores
-        if scores[cell] != expected[cell] and expected[cell]
-    }
+@pytest.mark.parametrize("student", sorted(EXPECTED_NOTES))
+def test_notes_say_what_happened(batch, student: str) -> None:
+    _, rows, _ = batch
+    assert rows[student]["note"] == "; ".join(EXPECTED_NOTES[student])
 
 
-def test_csv_has_a_column_per_graded_cell_and_a_row_per_student(batch) -> None:
-    run, rows, _ = batch
-    with run.grades_csv.open() as file:
-        header = next(csv.reader(file))
-    assert header[:4] == ["assignment", "student_id", "score", "max_score"]
-    assert header[4:-1] == list(GRADED_CELLS) and header[-1] == "note"
-    assert set(rows) == {*EXPECTED_FAILURES, "hostile_os_exit", *UNREADABLE}
+def test_graded_students_without_a_story_have_no_note(batch) -> None:
+    _, rows, _ = batch
+    quiet = set(EXPECTED_FAILURES) - set(EXPECTED_NOTES) - {"smithjohn_12345", "alice", "dave", "jdoe", "extra_files"}
+    assert {student: rows[student]["note"] for student in quiet if rows[student]["note"]} == {}
 
 
 @pytest.mark.parametrize("student", sorted(UNREADABLE))
 def test_unreadable_submissions_are_named_with_the_reason_and_graded_0(batch, student: str) -> None:
-    run, rows, _ = batch
+    _, rows, _ = batch
     assert float(rows[student]["score"]) == 0
     assert UNREADABLE[student] in rows[student]["note"]
-    assert UNREADABLE[student] in next(r.problem for r in run.results if r.student_id == student)
 
 
-def test_a_kernel_that_exits_is_graded_0_and_the_batch_goes_on(batch) -> None:
-    _, rows, _ = batch
-    assert float(rows["hostile_os_exit"]["score"]) == 0
-    assert "kernel died" in rows["hostile_os_exit"]["note"]
-    assert float(rows["solution"]["score"]) == 100
+def test_a_spreadsheet_never_reads_a_student_id_as_a_formula(batch) -> None:
+    run, rows, _ = batch
+    formula = "=HYPERLINK__http_"
+    assert formula not in rows and "'" + formula in rows
+    assert f",'{formula}," in run.grades_csv.read_text()
+
+
+def test_lms_downloads_are_mapped_to_their_students(batch) -> None:
+    run, rows, _ = batch
+    canvas = rows["smithjohn_12345"]
+    assert (canvas["lms"], canvas["lms_user_id"], canvas["name"]) == ("canvas", "12345", "smithjohn")
+    assert "2 attempts" in canvas["note"] and "serving_keras_resnet-1.ipynb" in canvas["note"]
+    assert (rows["John_Smith_123456"]["lms"], rows["John_Smith_123456"]["name"]) == ("moodle", "John Smith")
+    assert (rows["jdoe"]["lms"], rows["jdoe"]["lms_user_id"], rows["jdoe"]["name"]) == (
+        "blackboard",
+        "jdoe",
+        "Jane Doe",
+    )
+    with (run.out / "grades_canvas.csv").open() as file:
+        canvas_rows = list(csv.reader(file))
+    assert canvas_rows == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT],
+        ["Points Possible", "", "", "", "", "100.0"],
+        ["smithjohn", "12345", "", "", "", "0.0"],
+    ]
+
+
+def test_nested_folders_never_create_students_and_odd_files_stop_nobody(batch) -> None:
+    run, rows, _ = batch
+    assert {"carol", "lms_export", "submissions"}.isdisjoint(rows)
+    assert "carol/serving_keras_resnet.ipynb" in rows["alice"]["note"]
+    assert "bob/serving_keras_resnet.ipynb" in rows["dave"]["note"] and rows["bob"]["note"] == ""
+    assert (
+        rows["extra_files"]["note"] == "did not open data.csv.gz, work.zip: archives inside a submission are not opened"
+    )
+    submitted = run.out / "course" / "submitted"
+    for student in ("setuid_zip", "extra_files", "alice"):
+        files = [path for path in (submitted / student).rglob("*") if path.is_file()]
+        assert [path.name for path in files] == [NOTEBOOK]
+        assert (files[0].stat().st_mode & 0o7777) == 0o644, "only the notebook, with fixed modes"
 
 
 def test_attacks_from_inside_the_sandbox_fail(batch) -> None:
-    run, rows, counter = batch
+    run, _, counter = batch
     assert counter.connections == 0
-    assert "network blocked" in autograded_cell_text(run, "hostile_network", "part1")
-    assert autograded_cell_text(run, "hostile_read_files", "part1").count("read blocked") == 3
-    assert "MemoryError" in autograded_cell_text(run, "hostile_memory_hog", "part1")
+    attacks = {f"hostile_{attack}": attack_output(run, f"hostile_{attack}") for attack in KERNEL_ATTACKS}
+    assert {name: text for name, text in attacks.items() if "ESCAPED" in text or "LEAKED" in text} == {}
+    escape = attacks["hostile_escape"]
+    assert escape.count("blocked: remount") == 7 and escape.count("blocked: write into") == 7
+    assert "blocked: new user namespace" in escape and "blocked: setuid(0)" in escape
+    assert "network blocked" in attacks["hostile_network"]
+    assert "blocked: replacing the heartbeat socket: Permission denied" in attacks["hostile_socket_swap"]
+    assert attacks["hostile_read_files"].count("read blocked") == 3
+    assert "MemoryError" in attacks["hostile_memory_hog"]
+    for folder in (REPO, REPO / "samples", Path(sys.prefix)):
+        assert not (folder / "escaped.txt").exists()
     # Whatever the writer believed, the real files are untouched and the grades are the judge's.
     course = run.out / "course"
     for path in (SOLUTION, course / "gradebook.db", course / "submitted" / "solution" / ASSIGNMENT / NOTEBOOK):
         assert b"100 points please" not in path.read_bytes(), path
-    assert float(rows["solution"]["score"]) == 100
 
 
-def test_huge_output_is_trimmed(batch) -> None:
+def test_the_grader_environment_never_reaches_a_submission(batch) -> None:
+    run, _, _ = batch
+    secrets = attack_output(run, "hostile_secrets")
+    assert "the planted variable is not here" in secrets and "Permission denied" in secrets
+    assert PLANTED_VALUE not in everything_written(run)
+
+
+def test_sandbox_limits_stop_disk_memory_and_process_hogs(batch) -> None:
+    run, rows, _ = batch
+    resources = attack_output(run, "hostile_resources")
+    assert f"filler.bin: stopped after {LIMITS['file'] // MIB} MiB: File too large" in resources
+    assert "/tmp/filler.bin: stopped after" in resources and "No space left on device" in resources
+    assert f"/grader/handin.tar: stopped after {LIMITS['file'] // MIB} MiB: File too large" in resources
+    started = int(resources.split("started ")[1].split(" processes")[0])
+    assert started < LIMITS["processes"] and "Resource temporarily unavailable" in resources
+    assert rows["hostile_resources"]["score"] == "100.0"
+
+
+def test_forged_modules_in_the_submission_are_never_imported(batch) -> None:
+    run, rows, _ = batch
+    planted = attack_output(run, "hostile_forged_judge")
+    assert "planted ./autograder/judge.py" in planted and "blocked: /grader/judge.py" in planted
+    assert "FORGED CODE RAN" not in every_output(run)
+    assert rows["hostile_forged_judge"]["score"] == "0.0"
+
+
+def test_feedback_never_shows_hidden_tests(batch) -> None:
+    run, _, _ = batch
+    for student in ("solution", "unfilled_release", "hostile_graph_never_returns"):
+        html = (run.out / "feedback" / student / "serving_keras_resnet.html").read_text()
+        assert "BEGIN HIDDEN TESTS" not in html and "255, 255, 255" not in html
+
+
+def test_a_function_that_never_returns_costs_only_the_cells_that_call_it(batch) -> None:
+    run, _, _ = batch
+    student = "hostile_graph_never_returns"
+    assert cell_text(run, student, "test_topk_planted") == (
+        f"TimeoutError: postprocess_output did not finish within {JUDGE_CELL_TIMEOUT} s"
+    )
+    assert cell_text(run, student, "test_topk_batch") == (
+        f"HandInError: postprocess_output did not finish within {JUDGE_CELL_TIMEOUT} s when an earlier test "
+        "called it, so it is not called again"
+    )
+    assert "Decoder value range: passed." in cell_text(run, student, "test_decode_range")
+
+
+def test_grading_notes_come_only_from_the_grader(batch) -> None:
+    """What a submission prints (here, a graph that prints lines like notes, then never returns) is never a note."""
+    _, rows, _ = batch
+    assert "regraded" not in "".join(row["note"] for row in rows.values())
+
+
+def test_a_submission_s_html_and_javascript_never_run_in_feedback(batch) -> None:
+    run, _, _ = batch
+    html = (run.out / "feedback" / "hostile_html_output" / "serving_keras_resnet.html").read_text()
+    for active in ("<img src=x onerror", "<script>document.title", "<script>alert"):  # escaped in the code shown
+        assert active not in html
+    graded = every_output(run)
+    assert "text/html" not in graded and "application/javascript" not in graded and "image/svg+xml" not in graded
+
+
+def test_output_is_bounded(batch) -> None:
     run, _, _ = batch
     graded = run.out / "course" / "autograded" / "hostile_huge_output" / ASSIGNMENT / NOTEBOOK
     assert graded.stat().st_size < 1_000_000
@@ -214,17 +418,16 @@ def test_reports_feedback_and_disk(batch) -> None:
     graded = [r for r in run.results if not r.problem]
     for result in graded:
         assert (run.out / "feedback" / result.student_id / "serving_keras_resnet.html").is_file()
-        assert result.disk_bytes < 5_000_000, f"{result.student_id}: {result.disk_bytes} bytes left"
+        assert result.disk_bytes < 1_000_000, f"{result.student_id}: {result.disk_bytes} bytes left"
     assert (run.out / "grades.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    leftovers = [p for p in (run.out / "course").rglob("*") if p.name in {"keras_servable", "handin"}]
-    assert leftovers == [], "exported SavedModels must be deleted after grading"
+    course_bytes = sum(path.stat().st_size for path in (run.out / "course").rglob("*") if path.is_file())
+    assert course_bytes < 1_000_000 * len(run.results), "only notebooks, feedback and the gradebook are kept"
 
 
-def test_feedback_keeps_hidden_tests_hidden(batch) -> None:
+def test_feedback_shows_students_their_own_text(batch) -> None:
     run, _, _ = batch
-    html = (run.out / "feedback" / "solution" / "serving_keras_resnet.html").read_text()
-    assert "Decoder channel order: passed." in html
-    assert "BEGIN HIDDEN TESTS" not in html and "255, 255, 255" not in html
+    html = (run.out / "feedback" / "edited_metadata" / "serving_keras_resnet.html").read_text()
+    assert "BEGIN HIDDEN TESTS: my notes on what the tests check" in html
 
 
 def test_command_line_reports_problems_and_bad_arguments(tmp_path, capsys) -> None:
@@ -240,3 +443,8 @@ def test_command_line_reports_problems_and_bad_arguments(tmp_path, capsys) -> No
     assert "does not exist: expected a .zip or a folder of submissions" in capsys.readouterr().err
     assert main(["grade", str(folder), "--out", str(tmp_path / "out"), "--jobs", "0"]) == 2
     assert "jobs must be at least 1, got 0" in capsys.readouterr().err
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / NOTEBOOK).write_text("{}")
+    assert main(["grade", str(flat), "--out", str(tmp_path / "out")]) == 2
+    assert "no student found" in capsys.readouterr().err

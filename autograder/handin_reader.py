@@ -1,0 +1,173 @@
+"""Read a submission's hand-in (autograder/handin.py) in the judge: unpack it, then bind what the tests read.
+
+Everything here is untrusted data, read inside the judge's sandbox, whose limits bound it: the archive is a plain
+(uncompressed) tar of at most MAX_MEMBERS plain files and folders, unpacked into an in-memory folder of fixed size.
+Only the names the assignment says are handed in are bound, each checked for its kind (a function, a spec, a
+number, an array, a folder); a name that is missing or malformed is bound to nothing, and its reason is kept to
+explain the tests that need it. Arrays are loaded without pickles. Only the standard library, NumPy and TensorFlow:
+the judge imports this file from its read-only folder.
+"""
+
+import json
+import math
+import tarfile
+from pathlib import Path, PurePosixPath
+
+MAX_MEMBERS = 10_000
+MAX_DEPTH = 32
+MESSAGE_LIMIT = 600  # characters of an error message kept in a verdict
+NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
+
+
+class HandInError(Exception):
+    """Something the tests need was not handed in; the message says why."""
+
+
+class StudentCodeError(Exception):
+    """A handed-in function failed when a test called it; the message says which and how, in a line."""
+
+
+class JudgedFunction:
+    """A handed-in function as the tests call it: each call is reported (to the grader, which times it), and
+    its errors are put in one line that names the function, instead of TensorFlow's internals."""
+
+    def __init__(self, name: str, function: object, report) -> None:
+        self.name, self.function, self.report = name, function, report
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        import tensorflow as tf
+
+        self.report(event="call", function=self.name)
+        try:
+            return self.function(*args, **kwargs)
+        except tf.errors.OpError as error:
+            raise StudentCodeError(f"{self.name} failed: {tensorflow_message(error.message)}") from None
+        except (TypeError, ValueError) as error:
+            raise StudentCodeError(f"{self.name} cannot take this input: {tensorflow_message(str(error))}") from None
+        finally:
+            self.report(event="return", function=self.name)
+
+
+class Unavailable:
+    """Stands for a function that cannot be called: every call raises HandInError with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        raise HandInError(self.reason)
+
+
+def tensorflow_message(text: str) -> str:
+    """What a TensorFlow error says went wrong, without its headers, graph node names and Python stack."""
+    import re
+
+    noise = ("Graph execution error", "Detected at node", 'File "', "[[")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(noise)]
+    message = lines[-1] if lines else text.strip()
+    return re.split(r"\s\[\[|\s\[Op:| for '\{\{node", message)[0][:MESSAGE_LIMIT]
+
+
+def unpack(archive: Path, target: Path) -> str:
+    """Unpack the hand-in archive into target: '' when it is sound, else why it cannot be used."""
+    if not archive.is_file() or archive.stat().st_size == 0:
+        return NOTHING_HANDED_IN
+    try:
+        with tarfile.open(archive, "r:") as tar:
+            for count, member in enumerate(tar, start=1):
+                if count > MAX_MEMBERS:
+                    return f"the hand-in has more than {MAX_MEMBERS} files"
+                if not (member.isfile() or member.isdir()):
+                    return f"the hand-in holds a link or special file, which is not accepted: {member.name[:100]}"
+                if len(PurePosixPath(member.name).parts) > MAX_DEPTH:
+                    return f"the hand-in has folders more than {MAX_DEPTH} deep"
+                tar.extract(member, target, filter="data")
+    except (tarfile.TarError, OSError, MemoryError, ValueError) as error:
+        return f"the hand-in could not be read: {type(error).__name__}: {str(error)[:200]}"
+    return ""
+
+
+def handed_in_namespace(spec: dict, folder: Path, poisoned: dict[str, str], report) -> tuple[dict, dict[str, str]]:
+    """The names the assignment says are handed in, bound to what the submission handed in (from folder, unpacked);
+    and, by name, why each one that is not bound is missing."""
+    import numpy as np
+    import tensorflow as tf
+
+    try:
+        values = json.loads((folder / "values.json").read_text())
+    except (OSError, ValueError):
+        values = None
+    if not isinstance(values, dict):
+        return {name: Unavailable(NOTHING_HANDED_IN) for name in spec.get("functions", {})}, {"*": NOTHING_HANDED_IN}
+    reasons = values.get("errors") if isinstance(values.get("errors"), dict) else {}
+    missing = {name: str(reason)[:MESSAGE_LIMIT] for name, reason in reasons.items() if name in _names(spec)}
+    namespace: dict = {}
+    functions = tf.saved_model.load(str(folder / "functions")) if (folder / "functions").is_dir() else None
+    namespace["_handed_in"] = functions  # keeps the variables the functions read alive
+    for name in spec.get("functions", {}):
+        if name in poisoned:
+            namespace[name] = Unavailable(poisoned[name])
+        elif functions is not None and callable(getattr(functions, name, None)):
+            namespace[name] = JudgedFunction(name, getattr(functions, name), report)
+        else:
+            namespace[name] = Unavailable(missing.get(name, f"{name} was not handed in"))
+    for name in spec.get("specs", []):
+        bind(namespace, missing, name, _tensor_spec(_entry(values, "specs", name)), "a tf.TensorSpec")
+    for name in spec.get("numbers", []):
+        bind(namespace, missing, name, _number(_entry(values, "numbers", name)), "a number")
+    for name in spec.get("paths", []):
+        bind(namespace, missing, name, _folder(folder, _entry(values, "paths", name), name), "a folder")
+    try:
+        with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
+            for name in spec.get("arrays", []):
+                bind(namespace, missing, name, arrays[name] if name in arrays.files else None, "an array")
+    except (OSError, ValueError):
+        missing.update({name: f"{name}: the arrays could not be read" for name in spec.get("arrays", [])})
+    return namespace, missing
+
+
+def bind(namespace: dict, missing: dict[str, str], name: str, value: object, kind: str) -> None:
+    """Bind name to value, or, if there is none, note why (the hand-in's own reason first)."""
+    if value is None:
+        missing.setdefault(name, f"{name} was not handed in as {kind}")
+    else:
+        namespace[name] = value
+        missing.pop(name, None)
+
+
+def _names(spec: dict) -> set[str]:
+    return {
+        *spec.get("functions", {}),
+        *(name for kind in ("specs", "numbers", "arrays", "paths") for name in spec.get(kind, [])),
+    }
+
+
+def _entry(values: dict, kind: str, name: str) -> object:
+    section = values.get(kind)
+    return section.get(name) if isinstance(section, dict) else None
+
+
+def _tensor_spec(entry: object):
+    import tensorflow as tf
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("dtype"), str):
+        return None
+    shape = entry.get("shape")
+    sound = shape is None or (
+        isinstance(shape, list) and len(shape) <= 8 and all(d is None or (type(d) is int and d >= 0) for d in shape)
+    )
+    try:
+        return tf.TensorSpec(shape, tf.as_dtype(entry["dtype"])) if sound else None
+    except TypeError:
+        return None
+
+
+def _number(entry: object) -> float | None:
+    if type(entry) not in (int, float) or not math.isfinite(entry):
+        return None
+    return float(entry)
+
+
+def _folder(folder: Path, entry: object, name: str) -> Path | None:
+    expected = f"paths/{name}"
+    return folder / expected if entry == expected and (folder / expected).is_dir() else None

@@ -1,0 +1,42 @@
+"""Probe what the grader's sandboxes allow, from inside them (autograder/probe.py), the way grading starts them."""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from traitlets.config import Config
+
+from autograder import REPO
+from autograder.sandbox import Mounts, Sandbox, started
+from autograder.sandboxed_kernel import SandboxedKernelManager
+from autograder.supervisor import judge_mounts
+
+PROBE = REPO / "autograder" / "probe.py"
+INSIDE = "/grader/probe.py"
+
+
+def probe_sandboxes(config: Config, host_ports: tuple[int, ...] = ()) -> dict[str, dict]:
+    """The probe's report from a notebook kernel's sandbox and from a judge's, under this grading configuration.
+
+    host_ports are ports listening on the host's loopback interface, which the probe tries to reach.
+    """
+    sandbox = Sandbox(config=config)
+    kernel = SandboxedKernelManager(config=config)
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as scratch:
+        archive = Path(scratch, "handin.tar")
+        archive.touch()
+        kernel.handin_archive = str(archive)
+        sandboxes = {"kernel": kernel.mounts(), "judge": judge_mounts(archive, sandbox.file_size_limit)}
+        return {name: _report(sandbox, mounts, host_ports) for name, mounts in sandboxes.items()}
+
+
+def _report(sandbox: Sandbox, mounts: Mounts, host_ports: tuple[int, ...]) -> dict:
+    mounts.read_only[INSIDE] = str(PROBE)
+    command = [sys.executable, "-I", INSIDE, *map(str, host_ports)]
+    with started(sandbox, command, mounts, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        stdout, stderr = process.communicate(timeout=120)
+    if process.returncode != 0:
+        raise RuntimeError(f"the probe failed in its sandbox: {stderr.decode(errors='replace')[-2000:]}")
+    return json.loads(stdout)

@@ -1,0 +1,171 @@
+"""nbgrader's Execute step with each notebook kernel in a sandbox (autograder/sandbox.py).
+
+The kernel runs in an empty in-memory working folder: nothing it writes reaches the host but its hand-in archive,
+a single file of bounded size. It talks to nbgrader over Unix sockets in a small in-memory folder of its own,
+which the grader reaches through /proc/<pid>/root, so no folder of the host is writable from the sandbox. What a
+cell prints is bounded twice: by message size on the wire and by a budget of bytes per cell.
+"""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from traitlets import Bytes, Instance, Integer, Unicode
+
+from autograder.judging import HAND_IN_MODULE, Judging
+from autograder.notes import add_note
+from autograder.sandbox import MIB, Launch, Mounts, Sandbox
+
+SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
+CONNECTION_FILE = "/grader/connection.json"
+HANDIN_MODULE = "/grader/handin.py"
+HANDIN_SPEC = "/grader/handin.json"
+HANDIN_ARCHIVE = "/grader/handin.tar"  # inside the sandbox: the one host file the kernel may write
+MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
+
+
+class BoundedContext(zmq.asyncio.Context):
+    """A ZeroMQ context whose sockets refuse messages over MAX_MESSAGE_BYTES, so a kernel cannot flood the grader."""
+
+    def socket(self, socket_type: int, **kwargs: Any) -> zmq.asyncio.Socket:
+        sock = super().socket(socket_type, **kwargs)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return sock
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel inside the sandbox, in an empty in-memory folder, with its hand-in archive writable."""
+
+    sandbox = Instance(Sandbox)
+    workdir = Unicode("/submission", help="The kernel's working folder, inside the sandbox").tag(config=True)
+    workdir_size = Integer(1024 * MIB, help="Bytes the notebook may write into its working folder").tag(config=True)
+    tmp_size = Integer(512 * MIB, help="Bytes the notebook may write into /tmp").tag(config=True)
+    handin_module = Unicode(help="Host path of the hand-in module, run in the kernel after the notebook")
+    handin_archive = Unicode(help="Host path of the file the kernel writes its hand-in archive into")
+    handin_spec = Bytes(b"{}", help="What the kernel hands in, as JSON for the hand-in module")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sandbox = Sandbox(parent=self)
+        self._launch: Launch | None = None
+
+    def client(self, **kwargs: Any) -> Any:
+        return super().client(context=BoundedContext.instance(), **kwargs)
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        # bwrap does not pass signals on: interrupt a timed-out cell with a message, which the kernel handles.
+        self.kernel_spec.interrupt_mode = "message"
+        self.transport, self.ip = "ipc", f"{SOCKETS}/kernel"
+        return await super()._async_pre_start_kernel(**kw)
+
+    def mounts(self) -> Mounts:
+        """What the kernel sees besides the system: its working folder, /tmp and its sockets, all in memory; the
+        hand-in module, what to hand in, and the one host file it writes the hand-in into."""
+        return Mounts(
+            workdir=self.workdir,
+            tmpfs={self.workdir: self.workdir_size, "/tmp": self.tmp_size, SOCKETS: 1 * MIB},
+            read_only={HANDIN_MODULE: self.handin_module} if self.handin_module else {},
+            writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
+            files={HANDIN_SPEC: self.handin_spec},
+        )
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        command = [CONNECTION_FILE if arg == self.connection_file else arg for arg in kernel_cmd]
+        mounts = self.mounts()
+        mounts.files[CONNECTION_FILE] = Path(self.connection_file).read_bytes()
+        with self.sandbox.prepare(command, mounts, report_pid=True) as launch:
+            # What the notebook prints reaches nbgrader through the kernel protocol; the kernel process's own
+            # output is start-up chatter.
+            popen = {**kw, **launch.popen_kwargs, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            await super()._async_launch_kernel(launch.argv, **popen)
+            pid = launch.sandbox_pid()
+        # The sockets live in the sandbox's own memory; the grader reaches them through its root.
+        self._sockets = f"/proc/{pid}/root{SOCKETS}"
+        self.ip = f"{self._sockets}/kernel"
+
+    def lock_sockets(self) -> None:
+        """Once the kernel has made its sockets, and before any notebook code runs: from now on the sandbox cannot
+        replace them (by a link to a socket of the host, say, which the grader would then connect to)."""
+        os.chmod(self._sockets, 0o555, follow_symlinks=False)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute step with every kernel sandboxed, output bounded, and a clear note when a kernel stops."""
+
+    cell_output_limit = Integer(2 * MIB, help="Bytes of output kept from each cell").tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+        self._output_bytes: dict[int, int] = {}
+        self._running, self._started = -1, 0.0
+
+    def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
+        self._output_bytes, self._running = {}, -1
+        self._judging: Judging | None = resources.get("judging")
+        try:
+            return super().preprocess(nb, resources, km)
+        except (CellTimeoutError, DeadKernelError) as error:
+            stopped = self._stopped_note(error)
+            add_note(self.log, stopped)
+            if self._judging:
+                self._judging.stopped = stopped
+            return nb, resources
+        except BaseException:
+            if self._judging:  # judging will not happen: nothing else stops the judge and removes its folder
+                self._judging.discard()
+            raise
+
+    async def async_start_new_kernel_client(self) -> Any:
+        client = await super().async_start_new_kernel_client()
+        self.km.lock_sockets()
+        return client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
+        self._running, self._started = index, time.monotonic()
+        return super().preprocess_cell(cell, resources, index)
+
+    def create_kernel_manager(self) -> SandboxedKernelManager:
+        km = super().create_kernel_manager()
+        if self._judging:
+            km.handin_module = str(HAND_IN_MODULE)
+            km.handin_archive = str(self._judging.archive)
+            km.handin_spec = json.dumps(self._judging.handin).encode()
+        return km
+
+    def output(self, outs: list, msg: dict, display_id: str, cell_index: int) -> NotebookNode | None:
+        """Keep a cell's outputs until they pass cell_output_limit bytes; then note the cut once and drop the rest."""
+        used = self._output_bytes.get(cell_index, 0)
+        if used > self.cell_output_limit:
+            return None
+        size = len(json.dumps(msg.get("content", {})))
+        self._output_bytes[cell_index] = used + size
+        if used + size > self.cell_output_limit:
+            note = f"[output cut: this cell printed more than {self.cell_output_limit // MIB} MiB]\n"
+            output = new_output("stream", name="stderr", text=note)
+            outs.append(output)
+            return output
+        return super().output(outs, msg, display_id, cell_index)
+
+    def _stopped_note(self, error: Exception) -> str:
+        where = f"cell {self._running + 1}"
+        if isinstance(error, DeadKernelError):
+            what = "the notebook's kernel died (the notebook exited or crashed)"
+        elif time.monotonic() - self._started >= self.timeout:
+            what = f"it ran longer than {self.timeout} s and ignored the interrupt"
+        else:
+            what = f"its output was lost: it printed more than {MAX_MESSAGE_BYTES // MIB} MiB at once"
+        return f"grading stopped in {where}: {what}; the cells after it did not run"

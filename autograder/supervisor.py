@@ -1,0 +1,241 @@
+"""Supervise the judge of one submission (autograder/judge.py) in its sandbox.
+
+The judge is started as soon as the submission's kernel is: it imports TensorFlow and runs the assignment's set-up
+cells while the kernel runs the notebook, then waits for the cells to judge, sent once the kernel has written its
+hand-in archive (which only the judge, in its sandbox, ever unpacks).
+Each cell has a time limit; when a cell runs over it or the judge dies, that cell fails with the reason, the
+handed-in function that was running is set aside, and a new judge goes on with the cells left, for which that
+function is unavailable. One function that never returns costs the cells that call it, not the whole submission.
+"""
+
+import json
+import logging
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from traitlets import Integer
+from traitlets.config import Configurable
+
+from autograder import REPO
+from autograder.sandbox import MIB, Mounts, Sandbox
+
+JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py"]  # the judge and its companions, in autograder/
+JUDGE_TMP_SIZE = 64 * MIB
+OUTPUT_TAIL = 4096  # bytes of the judge's own output kept for the grader's log when it stops
+
+
+class Judge(Configurable):
+    """How long the judge of one submission may take, and how much of what the tests print is kept."""
+
+    cell_timeout = Integer(120, help="Seconds the judge may spend on one cell (or on loading the hand-in)").tag(
+        config=True
+    )
+    startup_timeout = Integer(
+        300, help="Seconds the judge may take to start: importing its libraries and running the set-up cells"
+    ).tag(config=True)
+    timeout = Integer(600, help="Seconds the judge may take for one submission in all").tag(config=True)
+    restarts = Integer(4, help="How many times a judge stopped by a cell is started again for the rest").tag(
+        config=True
+    )
+    output_limit = Integer(4000, help="Characters of a graded cell's printed output kept in its verdict").tag(
+        config=True
+    )
+
+
+def judge_mounts(archive: Path, handin_size: int) -> Mounts:
+    """What the judge sees besides the system: its own code and the hand-in archive, read-only, and no /proc; an
+    in-memory folder of handin_size bytes to unpack the archive into, and a small /tmp for the libraries it imports,
+    before it forbids itself every write (autograder/judge.py)."""
+    return Mounts(
+        workdir="/grader",
+        tmpfs={"/submission": handin_size, "/tmp": JUDGE_TMP_SIZE},
+        read_only={
+            "/grader/handin.tar": str(archive),
+            **{f"/grader/{module}": str(REPO / "autograder" / module) for module in JUDGE_MODULES},
+        },
+        proc=False,
+        # absl (imported by TensorFlow) looks for a writable temporary folder unless told where tests write.
+        environment={"PYTHONSAFEPATH": "1", "HOME": "/grader", "TEST_TMPDIR": "/tmp"},
+    )
+
+
+class RunningJudge:
+    """One judge process in its sandbox, with the pipe its events come on."""
+
+    def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict]) -> None:
+        events_read, events_write = os.pipe()
+        command = [sys.executable, "-I", "/grader/judge.py", "--events-fd", str(events_write)]
+        with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit)) as launch:
+            pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
+            self.process = launch.start((events_write,), **pipes)
+        os.close(events_write)
+        self.events = events_read
+        self.send({"setup": setup})
+
+    def send(self, message: dict) -> None:
+        """One line of JSON on the judge's stdin: first the set-up cells, then the cells to judge."""
+        self.process.stdin.write(json.dumps(message).encode() + b"\n")
+        self.process.stdin.flush()
+
+    def stop(self, grace: float = 0.0) -> int | None:
+        """Kill the judge (and its whole sandbox) if it still runs after grace seconds; its exit status."""
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            stream.close()
+        os.close(self.events)
+        return self.process.returncode
+
+
+class Supervisor:
+    """Runs the judge, restarting it past a cell that hangs or crashes it, and collects the graded verdicts."""
+
+    def __init__(self, settings: Judge, log: logging.Logger, cells: list[dict], handin: dict, archive: Path):
+        self.settings, self.log, self.cells, self.handin, self.archive = settings, log, cells, handin, archive
+        self.sandbox = Sandbox(parent=settings)
+        self.graded = [cell["id"] for cell in cells if cell["kind"] == "graded"]
+        self.verdicts: dict[str, dict] = {}
+        self.poisoned: dict[str, str] = {}
+        self.failed_steps: dict[str, str] = {}
+        self.deadline = time.monotonic() + settings.timeout
+        self._waiting: RunningJudge | None = None
+
+    def prewarm(self) -> None:
+        """Start a judge now, to import its libraries while the kernel runs; judge_all then uses it."""
+        self._waiting = self._start()
+
+    def close(self) -> None:
+        """Stop a judge that was started and not used."""
+        if self._waiting:
+            self._waiting.stop()
+            self._waiting = None
+
+    def judge_all(self, why_empty: str) -> dict[str, dict]:
+        """Every graded cell's verdict; why_empty explains a hand-in that is missing or refused."""
+        if why_empty:
+            self.close()
+            return {cell: failure("HandInError", why_empty) for cell in self.graded}
+        self.deadline = time.monotonic() + self.settings.timeout
+        for _ in range(self.settings.restarts + 1):
+            if self._run_judge() or all(cell in self.verdicts for cell in self.graded):
+                break
+        reason = "judging stopped: the judge was stopped too many times by this submission's functions"
+        return {cell: self.verdicts.get(cell) or failure("JudgeError", reason) for cell in self.graded}
+
+    def _start(self) -> RunningJudge:
+        return RunningJudge(self.sandbox, self.archive, [cell for cell in self.cells if cell["kind"] == "setup"])
+
+    def _run_judge(self) -> bool:
+        """One judge process; True when it judged every cell left, False when it was stopped in one."""
+        judge, self._waiting = self._waiting or self._start(), None
+        finished, state = False, {"timed_out": True}
+        try:
+            judge.send(
+                {
+                    "cells": [cell for cell in self.cells if cell["kind"] != "setup"],
+                    "handin": self.handin,
+                    "skip": list(self.verdicts),
+                    "poisoned": self.poisoned,
+                    "failed_steps": self.failed_steps,
+                    "output_limit": self.settings.output_limit,
+                }
+            )
+            judge.process.stdin.close()
+            finished, state = self._follow(judge)
+        finally:
+            # A judge that ended by itself is given a moment to exit, so that its exit status says why.
+            returncode = judge.stop(grace=0.0 if state["timed_out"] else 5.0)
+        if not finished:
+            self._record_stop(state, returncode)
+        return finished
+
+    def _follow(self, judge: RunningJudge) -> tuple[bool, dict]:
+        """Read the judge's events until it is done, dies, or overruns a deadline; what it was doing at the end."""
+        state: dict = {"ready": False, "cell": None, "calling": None, "timed_out": False, "output": b""}
+        selector = selectors.DefaultSelector()
+        selector.register(judge.events, selectors.EVENT_READ, "events")
+        selector.register(judge.process.stdout, selectors.EVENT_READ, "output")
+        buffer = b""
+        # Its start (its own imports and set-up) is the grader's business; from then on each step is timed.
+        cell_deadline = time.monotonic() + self.settings.startup_timeout
+        while True:
+            wait = min(cell_deadline, self.deadline) - time.monotonic()
+            if wait <= 0:
+                state["timed_out"] = True
+                return False, state
+            for key, _ in selector.select(wait):
+                data = os.read(key.fd, 1 << 16)
+                if key.data == "output":
+                    if not data:
+                        selector.unregister(key.fd)
+                    state["output"] = (state["output"] + data)[-OUTPUT_TAIL:]  # for the grader's log only
+                    continue
+                if not data:
+                    return False, state
+                buffer += data
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if self._event(json.loads(line), state):
+                        return True, state
+                    if state.pop("started", False):
+                        cell_deadline = time.monotonic() + self.settings.cell_timeout
+
+    def _event(self, event: dict, state: dict) -> bool:
+        """Take one event into the state; True when the judge is done."""
+        kind = event.pop("event")
+        if kind == "ready":
+            state.update(ready=True, started=True)
+        elif kind == "cell":
+            state.update(cell=event["id"], started=True)
+        elif kind == "call":
+            state["calling"] = event["function"]
+        elif kind == "return":
+            state["calling"] = None
+        elif kind == "loaded" and not event["writes_forbidden"]:
+            self.log.warning("This kernel has no Landlock: the judge could not forbid itself writes")
+        elif kind == "verdict":
+            self.verdicts[event.pop("id")] = event
+            state["cell"] = None
+        return kind == "done"
+
+    def _record_stop(self, state: dict, returncode: int | None) -> None:
+        cell, calling = state["cell"], state["calling"]
+        tail = state["output"].decode(errors="replace")
+        self.log.warning("The judge stopped in %s (calling %s); its last output:\n%s", cell, calling, tail)
+        if state["timed_out"]:
+            limit = self.settings.cell_timeout if state["ready"] else self.settings.startup_timeout
+            how = f"did not finish within {limit} s"
+        else:
+            how = f"stopped the judge ({exit_reason(returncode)})"
+        if calling:
+            self.poisoned[calling] = f"{calling} {how} when an earlier test called it, so it is not called again"
+        if not state["ready"]:
+            reason = f"the judge could not start: its set-up {how} (see the grader's log)"
+            self.verdicts.update({c: failure("JudgeError", reason) for c in self.graded if c not in self.verdicts})
+        elif cell is None:
+            reason = f"loading the hand-in {how}"
+            self.verdicts.update({c: failure("JudgeError", reason) for c in self.graded if c not in self.verdicts})
+        elif cell in self.graded:
+            reason = f"{calling} {how}" if calling else f"this test {how}"
+            self.verdicts[cell] = failure("TimeoutError" if state["timed_out"] else "JudgeError", reason)
+        else:
+            self.failed_steps[cell] = f"{calling} {how}" if calling else how
+
+
+def exit_reason(returncode: int | None) -> str:
+    """How the judge ended: bwrap reports a command killed by signal N as exit status 128 + N."""
+    signal = -returncode if returncode is not None and returncode < 0 else (returncode or 0) - 128
+    if signal > 0:
+        return f"signal {signal}: out of memory, or a crash in TensorFlow"
+    return f"exit status {returncode}"
+
+
+def failure(ename: str, reason: str) -> dict:
+    return {"stdout": "", "ename": ename, "evalue": reason}

@@ -1,0 +1,305 @@
+"""The judge and its supervisor, on small handed-in graphs that attack it: each attack costs only the cells that
+call the attacking function, with a one-line reason, and can reach neither the tests nor anything writable."""
+
+import bz2
+import json
+import logging
+import resource
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from traitlets.config import Config
+
+from autograder.supervisor import Judge, Supervisor
+
+CELL_TIMEOUT = 5  # seconds: each cell here takes milliseconds (the judge's start is timed apart)
+HIDDEN = "HIDDEN-TEST-MARKER-7d1e"  # in every test's source: no verdict may ever show it
+
+
+EMPTY_VALUES = {"specs": {}, "numbers": {}, "paths": {}, "errors": {}}
+
+
+def handed_in(folder: Path, functions: dict, values: dict | None = None, arrays: dict | None = None) -> Path:
+    """A hand-in archive as autograder/handin.py writes it: the functions as a SavedModel, the values, the arrays."""
+    module = tf.Module()
+    for name, function in functions.items():
+        setattr(module, name, function)
+    content = folder / "content"
+    tf.saved_model.save(module, str(content / "functions"))
+    (content / "values.json").write_text(json.dumps(values or EMPTY_VALUES))
+    np.savez(content / "arrays.npz", **(arrays or {}))
+    archive = folder / "handin.tar"
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(content.iterdir()):
+            tar.add(path, path.name)
+    return archive
+
+
+def judged(
+    folder: Path,
+    functions: dict,
+    cells: dict[str, str],
+    archive: Path | None = None,
+    handin: dict | None = None,
+    setup: str = "import tensorflow as tf",
+    **settings: int,
+) -> tuple[dict, Supervisor]:
+    """Judge the cells (grade id -> source, each calling functions) against the handed-in functions (or archive)."""
+    config = Config()
+    config.Judge.cell_timeout = CELL_TIMEOUT
+    for name, value in settings.items():
+        setattr(config.Judge, name, value)
+    judge_cells = [
+        {"id": "setup", "kind": "setup", "source": setup},
+        *({"id": cell, "kind": "graded", "source": f"# {HIDDEN}\n{source}"} for cell, source in cells.items()),
+    ]
+    handin = handin or {"functions": {name: {} for name in functions}}
+    archive = archive or handed_in(folder, functions)
+    supervisor = Supervisor(Judge(config=config), logging.getLogger("judge"), judge_cells, handin, archive)
+    verdicts = supervisor.judge_all("")
+    assert HIDDEN not in json.dumps(verdicts)
+    return verdicts, supervisor
+
+
+def graph(body):
+    """body as a graph of one float32 vector, the way a notebook's function is handed in."""
+    return tf.function(body, input_signature=[tf.TensorSpec([None], tf.float32)])
+
+
+def error(verdict: dict) -> str:
+    return f"{verdict.get('ename')}: {verdict.get('evalue')}"
+
+
+def test_correct_functions_pass_and_their_output_is_kept(tmp_path) -> None:
+    double = graph(lambda x: 2 * x)
+    cells = {"doubles": "assert double(tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 4.0]\nprint('passed')"}
+    verdicts, _ = judged(tmp_path, {"double": double}, cells)
+    assert verdicts == {"doubles": {"stdout": "passed\n"}}
+
+
+def test_a_function_that_never_returns_fails_only_the_cells_that_call_it(tmp_path) -> None:
+    forever = graph(lambda x: tf.while_loop(lambda y: True, lambda y: y, [x])[0])
+    double = graph(lambda x: 2 * x)
+    cells = {
+        "first_call": "forever(tf.constant([1.0]))",
+        "other_function": "assert double(tf.constant([1.0])).numpy()[0] == 2.0",
+        "second_call": "forever(tf.constant([2.0]))",
+        "no_call": "print('still judged')",
+    }
+    verdicts, supervisor = judged(tmp_path, {"forever": forever, "double": double}, cells)
+    assert error(verdicts["first_call"]) == f"TimeoutError: forever did not finish within {CELL_TIMEOUT} s"
+    assert error(verdicts["second_call"]) == (
+        f"HandInError: forever did not finish within {CELL_TIMEOUT} s when an earlier test called it, "
+        "so it is not called again"
+    )
+    assert "ename" not in verdicts["other_function"] and verdicts["no_call"]["stdout"] == "still judged\n"
+    assert supervisor.poisoned.keys() == {"forever"}
+
+
+def test_a_function_that_crashes_the_judge_fails_only_the_cells_that_call_it(tmp_path) -> None:
+    def crash(x):
+        with tf.control_dependencies([tf.raw_ops.Abort(error_msg="crash the judge")]):
+            return tf.identity(x)
+
+    cells = {"crashes": "crash(tf.constant([1.0]))", "after": "print('judged again')"}
+    verdicts, _ = judged(tmp_path, {"crash": graph(crash)}, cells)
+    assert error(verdicts["crashes"]).startswith("JudgeError: crash stopped the judge (signal 6")
+    assert verdicts["after"] == {"stdout": "judged again\n"}
+
+
+def test_a_huge_tensor_fails_its_cell_in_bounded_memory_and_time(tmp_path) -> None:
+    huge = graph(lambda x: x + tf.reduce_sum(tf.zeros([200_000, 200_000 + tf.shape(x)[0] * 0])))
+    verdicts, _ = judged(tmp_path, {"huge": huge}, {"allocates": "huge(tf.constant([1.0]))", "after": "pass"})
+    assert verdicts["allocates"]["ename"] in {"StudentCodeError", "TimeoutError", "JudgeError"}
+    assert verdicts["after"] == {"stdout": ""}
+
+
+def test_what_a_graph_prints_is_neither_kept_nor_piled_up_in_memory(tmp_path) -> None:
+    def prints(x):
+        line = tf.strings.reduce_join(tf.fill([1 << 20], "x"))
+
+        def print_line(count):
+            return tf.tuple([count + 1], control_inputs=[tf.print(line)])
+
+        tf.while_loop(lambda count: count < 300, print_line, [0])
+        return x
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    verdicts, _ = judged(tmp_path, {"prints": graph(prints)}, {"prints_300_mib": "prints(tf.constant([1.0]))"})
+    assert verdicts == {"prints_300_mib": {"stdout": ""}}
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: the grader kept none of it
+
+
+WRITE_TARGETS = ["/tmp/judged", "/submission/judged", "/grader/judged", "/dev/shm/judged"]
+
+
+def writer(path: str):
+    def writes(x):
+        tf.io.write_file(path, "written by a handed-in graph")
+        return x
+
+    return graph(writes)
+
+
+def reader(path: str):
+    return graph(lambda x: x + tf.cast(tf.strings.length(tf.io.read_file(path)), tf.float32) * 0.0)
+
+
+def test_a_graph_can_write_nowhere(tmp_path) -> None:
+    writers = {f"writes_{number}": writer(path) for number, path in enumerate(WRITE_TARGETS)}
+    cells = {f"write_{number}": f"writes_{number}(tf.constant([1.0]))" for number in range(len(WRITE_TARGETS))}
+    verdicts, _ = judged(tmp_path, writers, cells)
+    for number, path in enumerate(WRITE_TARGETS):
+        message = error(verdicts[f"write_{number}"])
+        assert message.startswith(f"StudentCodeError: writes_{number} failed: ") and path in message
+    assert not (tmp_path / "judged").exists()
+
+
+def test_a_graph_sees_neither_the_tests_nor_the_verdicts_channel(tmp_path) -> None:
+    """The tests reach the judge on stdin, the verdicts leave on a descriptor of their own: a graph can open
+    neither, nor find any file holding the tests; what it shows in an error is cut to one bounded line."""
+
+    def snoop(x):
+        seen = tf.io.matching_files(["/*", "/grader/*", "/submission/*", "/tmp/*", "/proc/*/*"])
+        tf.debugging.Assert(False, [tf.strings.reduce_join(seen, separator=" ")], summarize=10000)
+        return x
+
+    channels = ["/proc/self/fd/0", "/proc/self/fd/3", "/dev/stdin", "/dev/fd/3"]
+    readers = {"snoop": graph(snoop), **{f"reads_{n}": reader(path) for n, path in enumerate(channels)}}
+    cells = {"snoops": "snoop(tf.constant([1.0]))"}
+    cells |= {f"read_{n}": f"reads_{n}(tf.constant([1.0]))" for n in range(len(channels))}
+    verdicts, _ = judged(tmp_path, readers, cells)
+    snooped = error(verdicts["snoops"])
+    assert snooped.startswith("StudentCodeError: snoop failed: assertion failed: [")
+    assert "/grader/judge.py" in snooped and len(snooped) < 700
+    for number in range(4):
+        assert error(verdicts[f"read_{number}"]).startswith(f"StudentCodeError: reads_{number} failed: ")
+
+
+def test_printed_output_and_messages_are_bounded(tmp_path) -> None:
+    cells = {"prints": "print('x' * 100_000)", "long_message": "raise AssertionError('y' * 100_000)"}
+    verdicts, _ = judged(tmp_path, {}, cells, output_limit=500)
+    assert verdicts["prints"]["stdout"] == "x" * 500
+    assert len(verdicts["long_message"]["evalue"]) == 600
+
+
+def test_too_many_stops_end_the_judging_with_a_reason(tmp_path) -> None:
+    forevers = {f"forever_{n}": graph(lambda x: tf.while_loop(lambda y: True, lambda y: y, [x])[0]) for n in range(3)}
+    cells = {f"calls_{n}": f"forever_{n}(tf.constant([1.0]))" for n in range(3)}
+    verdicts, _ = judged(tmp_path, forevers, cells, restarts=1)
+    assert error(verdicts["calls_0"]).startswith("TimeoutError")
+    assert error(verdicts["calls_1"]).startswith("TimeoutError")
+    assert error(verdicts["calls_2"]) == (
+        "JudgeError: judging stopped: the judge was stopped too many times by this submission's functions"
+    )
+
+
+def test_only_the_names_the_assignment_hands_in_are_bound_and_each_is_checked(tmp_path) -> None:
+    """A hand-in's values.json is the submission's data: extra names (which could replace the tests' own, such as
+    a check's report) are ignored, and a value of the wrong kind is no value."""
+    values = {
+        "specs": {"spec": {"shape": [None], "dtype": "string"}, "bad_spec": {"shape": "x", "dtype": "float32"}},
+        "numbers": {"number": 2.5, "bad_number": "1", "fresh_report": {"serving_default": "forged"}, "TOP_K": 3},
+        "paths": {"export_path": "../../etc", "SAMPLES_DIR": "paths/SAMPLES_DIR"},
+        "errors": {"missing": "missing is not defined: run the cell that sets it", "unknown": "x" * 10_000},
+    }
+    handin = {
+        "functions": {},
+        "specs": ["spec", "bad_spec"],
+        "numbers": ["number", "bad_number", "missing"],
+        "paths": ["export_path"],
+        "arrays": ["array", "object_array"],
+    }
+    arrays = {"array": np.arange(3), "object_array": np.array([{"a": 1}], dtype=object)}
+    archive = handed_in(tmp_path, {}, values, arrays)
+    cells = {
+        "bound": "assert spec.shape.as_list() == [None] and number == 2.5 and array.tolist() == [0, 1, 2]",
+        "not_bound": "print(sorted(n for n in ('fresh_report', 'TOP_K', 'SAMPLES_DIR') if n in globals()))",
+        "bad_spec": "bad_spec",
+        "bad_number": "bad_number",
+        "missing": "missing",
+        "export_path": "export_path",
+        "object_array": "object_array",
+    }
+    verdicts, _ = judged(tmp_path, {}, cells, archive=archive, handin=handin)
+    assert verdicts["bound"] == {"stdout": ""} and verdicts["not_bound"] == {"stdout": "[]\n"}
+    assert error(verdicts["bad_spec"]) == "NameError: bad_spec was not handed in as a tf.TensorSpec"
+    assert error(verdicts["bad_number"]) == "NameError: bad_number was not handed in as a number"
+    assert error(verdicts["missing"]) == "NameError: missing is not defined: run the cell that sets it"
+    assert error(verdicts["export_path"]) == "NameError: export_path was not handed in as a folder"
+    assert error(verdicts["object_array"]).startswith("NameError: object_array")
+
+
+def pax_archive(path: Path, build) -> None:
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        build(tar)
+
+
+def many_pax_members(path: Path) -> None:
+    """A global pax header of 100,000 keywords, which tarfile copies into each of 2,000 members: 7 GB in all."""
+    records = b"".join(f"{len(f' k{n:07d}=') + 3} k{n:07d}=\n".encode() for n in range(100_000))
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XGLTYPE, len(records)
+    members = [tarfile.TarInfo(f"f{n}").tobuf(tarfile.USTAR_FORMAT) for n in range(2000)]
+    padding = bytes(-len(records) % 512)
+    path.write_bytes(header.tobuf(tarfile.USTAR_FORMAT) + records + padding + b"".join(members) + bytes(1024))
+
+
+def deep_folders(path: Path) -> None:
+    def build(tar: tarfile.TarFile) -> None:
+        for depth in range(1, 200):
+            info = tarfile.TarInfo("/".join(["d"] * depth))
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+
+    pax_archive(path, build)
+
+
+def too_many_members(path: Path) -> None:
+    pax_archive(path, lambda tar: [tar.addfile(tarfile.TarInfo(f"f{n}")) for n in range(10_001)])
+
+
+def huge_file(path: Path) -> None:
+    """A member that declares 2 GiB and holds 64 MiB: the archive cannot be larger than the file-size limit."""
+    info = tarfile.TarInfo("values.json")
+    info.size = 2 << 30
+    path.write_bytes(info.tobuf(tarfile.PAX_FORMAT) + bytes(64 << 20))
+
+
+@pytest.mark.parametrize(
+    ("build", "reason"),
+    [
+        (many_pax_members, ("HandInError: the hand-in could not be read", "JudgeError: loading the hand-in did not")),
+        (deep_folders, "HandInError: the hand-in has folders more than 32 deep"),
+        (too_many_members, "HandInError: the hand-in has more than 10000 files"),
+        (huge_file, "HandInError: the hand-in could not be read"),
+    ],
+)
+def test_a_crafted_hand_in_archive_is_unpacked_only_in_the_judge_and_refused(tmp_path, build, reason) -> None:
+    """The grader never reads a hand-in: the judge unpacks it in its sandbox, into a folder of fixed size."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    archive = tmp_path / "handin.tar"
+    build(archive)
+    verdicts, _ = judged(tmp_path, {"f": None}, {"calls": "f(1)"}, archive=archive, handin={"functions": {"f": {}}})
+    assert error(verdicts["calls"]).startswith(reason)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
+    assert [path.name for path in tmp_path.iterdir()] == ["handin.tar"]
+
+
+def test_a_compressed_hand_in_is_refused_unopened(tmp_path) -> None:
+    archive = tmp_path / "handin.tar"
+    archive.write_bytes(bz2.compress(bytes(1 << 20)))
+    verdicts, _ = judged(tmp_path, {"f": None}, {"calls": "f(1)"}, archive=archive, handin={"functions": {"f": {}}})
+    assert error(verdicts["calls"]).startswith("HandInError: the hand-in could not be read: ReadError")
+
+
+def test_a_broken_set_up_is_the_grader_s_problem_and_stops_at_once(tmp_path) -> None:
+    cells = {"first": "pass", "second": "pass"}
+    verdicts, _ = judged(tmp_path, {}, cells, setup="import tensorflow as tf\nraise RuntimeError('broken')")
+    reason = (
+        "JudgeError: the judge could not start: its set-up stopped the judge (exit status 1) (see the grader's log)"
+    )
+    assert {cell: error(verdict) for cell, verdict in verdicts.items()} == {"first": reason, "second": reason}

@@ -1,0 +1,136 @@
+"""What the grading sandboxes really allow, asked from inside them (autograder/probe.py), as grading starts them:
+who runs there, what can be written, mounted, read and reached, which environment and limits apply."""
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from autograder import REPO
+from autograder.grading import load_course_config
+from autograder.probing import probe_sandboxes
+from autograder.sandbox import Mounts, Sandbox, started
+from autograder.supervisor import judge_mounts
+
+PLANTED_VARIABLE = "AUTOGRADER_PLANTED_SECRET"
+# The judge's folders are writable only until it forbids itself every write, before it unpacks the hand-in.
+WRITABLE = {"kernel": {"/submission", "/tmp", "/run/jupyter"}, "judge": {"/submission", "/tmp"}}
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[str, dict]:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    os.environ[PLANTED_VARIABLE] = "planted-in-the-grader"
+    try:
+        return probe_sandboxes(load_course_config(REPO), (port,))
+    finally:
+        del os.environ[PLANTED_VARIABLE]
+        listener.close()
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_sandboxed_code_runs_unprivileged(reports, sandbox: str) -> None:
+    report = reports[sandbox]
+    assert report["uid"] != 0 and report["gid"] != 0 and report["groups"] in ([], [report["gid"]])
+    assert report["setuid_root"] == "denied: EPERM"
+    if sandbox == "kernel":  # the judge has no /proc to read its status from
+        status = report["status"]
+        assert {status[key] for key in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == {"0000000000000000"}
+        assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
+    else:
+        assert report["status"] == {"proc": "absent"}
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_nothing_but_the_throwaway_folders_is_writable(reports, sandbox: str) -> None:
+    writable = {folder for folder, outcome in reports[sandbox]["writable"].items() if outcome == "allowed"}
+    assert writable == WRITABLE[sandbox]
+    assert {"/", "/etc", "/usr", sys.prefix, "/dev", "/grader"} <= set(reports[sandbox]["writable"])
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_no_remount_mount_or_namespace(reports, sandbox: str) -> None:
+    report = reports[sandbox]
+    assert set(report["remount_rw"].values()) == {"denied: EPERM"}
+    assert report["mount_tmpfs"] == "denied: EPERM"
+    assert set(report["unshare"].values()) == {"denied: EPERM"}
+
+
+def test_read_only_mounts_stay_read_only(reports) -> None:
+    mounts = {mount["path"]: mount["options"].split(",") for mount in reports["kernel"]["mounts"]}
+    writable = {path for path, options in mounts.items() if "rw" in options}
+    assert writable == {"/proc", "/submission", "/tmp", "/run/jupyter", "/grader/handin.tar"} | {
+        path for path in writable if path.startswith("/dev/")
+    }
+    assert all("nosuid" in options for options in mounts.values())
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_no_secrets_and_no_grader_environment(reports, sandbox: str) -> None:
+    report = reports[sandbox]
+    assert all(outcome.startswith("denied") for outcome in report["secrets"].values()), report["secrets"]
+    assert PLANTED_VARIABLE not in report["environment"]
+    assert set(report["environment"]) <= {
+        *Sandbox().base_environment(),
+        "SAMPLES_DIR",
+        "RESNET_WEIGHTS",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "PYTHONSAFEPATH",
+        "TEST_TMPDIR",
+        "PWD",
+    }
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_no_network_but_a_private_loopback(reports, sandbox: str) -> None:
+    report = reports[sandbox]
+    assert set(report["connect_host_loopback"].values()) == {"denied: ECONNREFUSED"}
+    assert report["connect_internet"] == "denied: ENETUNREACH"
+    assert report["packet_socket"] == "denied: EAFNOSUPPORT"
+
+
+def test_limits_apply_to_every_process(reports) -> None:
+    sandbox = Sandbox(config=load_course_config(REPO))
+    for report in reports.values():
+        limits = {name: tuple(value) for name, value in report["limits"].items()}
+        assert limits["RLIMIT_AS"] == (sandbox.memory_limit,) * 2
+        assert limits["RLIMIT_NPROC"] == (sandbox.process_limit,) * 2
+        assert limits["RLIMIT_FSIZE"] == (sandbox.file_size_limit,) * 2
+        assert limits["RLIMIT_CORE"] == (0, 0)
+
+
+def test_the_judge_forbids_itself_every_write_before_loading_a_hand_in(tmp_path) -> None:
+    """After forbid_writes, even the judge's own in-memory folders are read-only, for it and for its children."""
+    code = (
+        "import runpy, subprocess, sys\n"
+        "print(runpy.run_path('/grader/landlock.py')['forbid_writes']())\n"
+        "for path in ('/tmp/after-sealing', '/submission/after-sealing'):\n"
+        "    try:\n"
+        "        open(path, 'w')\n"
+        "        print('wrote', path)\n"
+        "    except OSError as error:\n"
+        "        print('denied', error.strerror)\n"
+        "child = subprocess.run(['sh', '-c', 'echo x > /tmp/child'], capture_output=True, text=True)\n"
+        "print('child', child.returncode)\n"
+    )
+    archive = tmp_path / "handin.tar"
+    archive.touch()
+    mounts = judge_mounts(archive, 1 << 20)
+    with started(Sandbox(), [sys.executable, "-I", "-c", code], mounts, stdout=subprocess.PIPE) as judge:
+        printed = judge.communicate(timeout=60)[0].decode().split("\n")
+    assert printed[:4] == ["True", "denied Permission denied", "denied Permission denied", "child 2"]
+
+
+def test_read_only_folders_inside_a_writable_one_stay_read_only(tmp_path) -> None:
+    """A virtualenv under /tmp (a clone in /tmp, say) stays read-only inside the sandbox's own /tmp."""
+    inside = "/tmp/course/readonly"
+    (tmp_path / "kept.txt").write_text("kept")
+    tmp_path.chmod(0o755)
+    mounts = Mounts(workdir="/tmp", tmpfs={"/tmp": 1 << 20}, read_only={inside: str(tmp_path)})
+    code = f"open('{inside}/kept.txt').read(); open('{inside}/new.txt', 'w')"
+    with started(Sandbox(), [sys.executable, "-I", "-c", code], mounts, stderr=subprocess.PIPE) as process:
+        error = process.communicate(timeout=60)[1].decode()
+    assert "Read-only file system" in error and not (tmp_path / "new.txt").exists()
