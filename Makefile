@@ -13,9 +13,9 @@ ASSIGNMENT := serving_keras_resnet
 SOLUTION := solutions/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 DEMO_OUT := build/demo
 
-.PHONY: setup sandbox-tools demo test lint bench release samples clean
+.PHONY: setup sandbox-tools browser student-jupyter instructor demo test lint bench release samples clean
 
-setup: $(VENV)/.installed sandbox-tools
+setup: $(VENV)/.installed sandbox-tools browser student-jupyter
 
 # The autograder runs student code under bubblewrap (bwrap), with util-linux's prlimit, setpriv and choom, and a
 # seccomp filter compiled by libseccomp; all from the system's packages.
@@ -30,6 +30,33 @@ sandbox-tools:
 			echo "WARNING: grading needs$$missing: install bubblewrap, util-linux and libseccomp2 (apt-get install ...)"; \
 		fi; \
 	fi
+
+# The browser tests drive Debian's chromium with Playwright (Playwright's own browser download is never used).
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "WARNING: the browser tests need chromium: apt-get install chromium"; \
+		fi; }
+
+# What a student's JupyterLab runs (autograder/jupyter/): a kernel whose TensorFlow C++ start-up lines go to the
+# terminal rather than into the notebook, Validate, and none of nbgrader's instructor or exchange tools.
+# A conda environment gets the same with: make student-jupyter JUPYTER_PREFIX=$$CONDA_PREFIX
+JUPYTER_PREFIX ?= $(VENV)
+student-jupyter: $(VENV)/.installed
+	install -D -m 0644 autograder/jupyter/kernel.json $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/kernel.json
+	install -D -m 0644 autograder/jupyter/student/labconfig/page_config.json \
+		$(JUPYTER_PREFIX)/etc/jupyter/labconfig/page_config.json
+	install -D -m 0644 autograder/jupyter/student/jupyter_server_config.d/nbgrader_student.json \
+		$(JUPYTER_PREFIX)/etc/jupyter/jupyter_server_config.d/nbgrader_student.json
+
+# JupyterLab with nbgrader's instructor tools: Formgrader, Create Assignment, the course list. Its configuration
+# (autograder/jupyter/instructor) is read before the virtualenv's student one, so it wins; settings stay in ~/.jupyter.
+instructor: setup
+	JUPYTER_CONFIG_DIR=$(CURDIR)/autograder/jupyter/instructor JUPYTER_PREFER_ENV_PATH=0 \
+		JUPYTERLAB_SETTINGS_DIR=$(HOME)/.jupyter/lab/user-settings \
+		JUPYTERLAB_WORKSPACES_DIR=$(HOME)/.jupyter/lab/workspaces $(BIN)/jupyter lab
 
 $(VENV)/.installed: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]' \

@@ -119,6 +119,9 @@ KERNEL_ATTACKS = {
     "uninterruptible_loop": "release",
     "socket_swap": "release",
     "html_output": "release",
+    "image_attributes": "release",
+    "display_updates": "release",
+    "frame_flood": "release",
     "resources": "solution",
     # Patching the tests, or the hand-in, must not turn a mistake into points.
     "monkeypatch_tests": "top_k_ascending",
@@ -140,6 +143,22 @@ def apply_edits(nb: nbformat.NotebookNode, edits: list[Edit]) -> nbformat.Notebo
 def edited(edits: list[Edit]) -> nbformat.NotebookNode:
     """The solution notebook with edits applied."""
     return apply_edits(nbformat.read(SOLUTION, as_version=4), edits)
+
+
+def with_answers(answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The release with some answer cells, by cell id, replaced."""
+    nb = nbformat.read(RELEASE, as_version=4)
+    for cell in nb.cells:
+        cell.source = answers.get(cell.get("id"), cell.source)
+    return nb
+
+
+def filled_release(edits: list[Edit] = ()) -> nbformat.NotebookNode:
+    """The release with each answer cell as the solution (after edits) has it: what a student hands in."""
+    solution = edited(list(edits))
+    return with_answers(
+        {cell.id: cell.source for cell in solution.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+    )
 
 
 def attack_code(attack: str, targets: dict) -> str:
@@ -181,6 +200,48 @@ def edited_metadata() -> nbformat.NotebookNode:
     return nb
 
 
+# A servable that returns the same made-up classes for any image, without the decoder, the model or the top-k, but
+# with the right signature: it earns the signature's points and nothing else.
+FAKE_SERVABLE = {
+    "part5": """model = None
+
+
+def serve_jpegs(jpegs):
+    count = tf.shape(jpegs)[0]
+    return {
+        "classes": tf.tile(tf.constant([[0, 1, 2, 3, 4]], tf.int32), [count, 1]),
+        "probabilities": tf.tile(tf.constant([[0.2] * 5], tf.float32), [count, 1]),
+    }
+
+
+serving_input_spec = tf.TensorSpec([None], tf.string)
+serving_fn = tf.function(serve_jpegs).get_concrete_function(serving_input_spec)
+""",
+    "part6": """signature_input = tf.TensorSpec([None], tf.string, name="images")
+
+
+@tf.function(input_signature=[signature_input])
+def predict(images):
+    return serve_jpegs(images)
+
+
+servable = tf.Module()
+SIGNATURES = {"serving_default": predict, "predict": predict}
+""",
+}
+STALLING_CELLS = 3  # cells that each sleep for most of a cell's time limit, together longer than the notebook's
+
+
+def stalling(seconds: int) -> nbformat.NotebookNode:
+    """The release with cells after the setup that each sleep `seconds`, each within a cell's time limit (graded
+    on its own, with a short limit on the whole notebook: tests/test_autograder.py)."""
+    nb = nbformat.read(RELEASE, as_version=4)
+    setup = next(index for index, cell in enumerate(nb.cells) if cell.get("id") == "setup")
+    nb.cells[setup + 1 : setup + 1] = [new_code_cell(f"time.sleep({seconds})") for _ in range(STALLING_CELLS)]
+    nb.cells[setup + 1].source = f"import time\n\n{nb.cells[setup + 1].source}"
+    return nb
+
+
 def fixtures(targets: dict) -> dict[str, nbformat.NotebookNode]:
     """Every fixture notebook, by the student name it is handed in under."""
     return {
@@ -189,6 +250,7 @@ def fixtures(targets: dict) -> dict[str, nbformat.NotebookNode]:
         **{name: edited(edits) for name, edits in {**CORRECT_VARIANTS, **MUTANTS, **GRAPH_ATTACKS}.items()},
         **{f"hostile_{attack}": hostile(attack, targets) for attack in KERNEL_ATTACKS},
         "edited_metadata": edited_metadata(),
+        "fake_servable": with_answers(FAKE_SERVABLE),
     }
 
 

@@ -11,12 +11,14 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Generator, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,7 +131,8 @@ def grade(
     pending = [file_submission(course, submission, max_score) for submission in batch.submissions]
     progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
-    for result in grade_each(course, overrides, pending, jobs or default_jobs()):
+    memory = (limits or SubmissionLimits()).grading_memory
+    for result in grade_each(course, overrides, pending, jobs or default_jobs(), memory):
         run.results.append(result)
         progress.write(_table_row(result))
         progress.update()
@@ -142,22 +145,59 @@ def grade(
     return run
 
 
-def grade_each(course: Path, overrides: Config, pending: list[StudentResult], jobs: int) -> Iterator[StudentResult]:
-    """Autograde the readable submissions, `jobs` at a time, yielding each result as it is done."""
+def grade_each(
+    course: Path, overrides: Config, pending: list[StudentResult], jobs: int, memory: int
+) -> Iterator[StudentResult]:
+    """Autograde the readable submissions in `jobs` worker processes, yielding each result as it is done.
+
+    A worker may use `memory` bytes of data. A worker that dies (out of memory, say) takes with it only the
+    submissions it was grading at the time; each of those is then graded again alone, so that only the one that
+    kills its worker again fails, with a note.
+    """
     readable = [result for result in pending if not result.problem]
     yield from (result for result in pending if result.problem)
-    if min(jobs, len(readable)) <= 1:
-        api = course_api(course, overrides)
-        for result in readable:
-            autograde(api, course, result)
+    suspects = yield from graded_in_workers(course, overrides, readable, jobs, memory)
+    if suspects and len(suspects) == len(readable):
+        raise RuntimeError("every grading worker died before grading a single submission: see the errors above")
+    for result in suspects:
+        if (yield from graded_in_workers(course, overrides, [result], 1, memory)):
+            keep_only(course / "autograded" / result.student_id / ASSIGNMENT, NOTEBOOK)
+            result.problem = (
+                f"grading stopped: the process grading this notebook died twice (it may have used more than "
+                f"{memory // 2**20} MiB: its kernel's messages are held there)"
+            )
             yield result
-        return
+
+
+def graded_in_workers(
+    course: Path, overrides: Config, results: list[StudentResult], jobs: int, memory: int
+) -> Generator[StudentResult, None, list[StudentResult]]:
+    """Grade results, `jobs` at a time, yielding each when done; return those in flight when a worker died."""
+    waiting, lost = list(results), []
     # Fresh interpreters, not forks: nbgrader and the kernel managers keep state that must not be shared.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(autograde_in_worker, course, overrides, result) for result in readable]
-        for future in as_completed(futures):
-            yield future.result()
+    while waiting:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=limit_memory, initargs=(memory,)) as pool:
+            running: dict[Future, StudentResult] = {}
+            while waiting or running:
+                while waiting and len(running) < jobs:  # only as many as there are workers: all in flight
+                    result = waiting.pop(0)
+                    running[pool.submit(autograde_in_worker, course, overrides, result)] = result
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                try:
+                    for future in done:
+                        graded = future.result()
+                        del running[future]
+                        yield graded
+                except BrokenProcessPool:
+                    lost += running.values()
+                    break
+    return lost
+
+
+def limit_memory(memory: int) -> None:
+    """Bound a worker's data (soft limit only: its sandboxes set their own limits)."""
+    resource.setrlimit(resource.RLIMIT_DATA, (memory, resource.getrlimit(resource.RLIMIT_DATA)[1]))
 
 
 def autograde_in_worker(course: Path, overrides: Config, result: StudentResult) -> StudentResult:

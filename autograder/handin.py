@@ -28,6 +28,7 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
     import tensorflow as tf
 
     errors: dict[str, str] = {}
+    explain = _explainer(namespace, spec)
     values: dict = {"specs": {}, "numbers": {}, "paths": {}, "errors": errors}
     module = tf.Module()
     for name in spec.get("tracked", []):
@@ -40,25 +41,25 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
             traced.get_concrete_function()
             setattr(module, name, traced)
         except Exception as error:  # any failure to trace is the student's to see, with its reason
-            errors[name] = _reason(source, error)
+            errors[name] = f"{source} could not be traced into a graph: {explain(error)}"[:500]
     for name in spec.get("specs", []):
         value = namespace.get(name)
         if isinstance(value, tf.TensorSpec):
             shape = None if value.shape.rank is None else value.shape.as_list()
             values["specs"][name] = {"shape": shape, "dtype": value.dtype.name}
         else:
-            errors[name] = _missing(name, value, "a tf.TensorSpec")
+            errors[name] = _missing(name, value, "a tf.TensorSpec", explain)
     for name in spec.get("numbers", []):
         try:
             values["numbers"][name] = float(namespace[name])
         except (KeyError, TypeError, ValueError) as error:
-            errors[name] = _missing(name, namespace.get(name), "a number", error)
+            errors[name] = _missing(name, namespace.get(name), "a number", explain, error)
     arrays = {}
     for name in spec.get("arrays", []):
         try:
             arrays[name] = np.asarray(namespace[name])
         except Exception as error:  # whatever the student left there, it is not an array
-            errors[name] = _missing(name, namespace.get(name), "an array", error)
+            errors[name] = _missing(name, namespace.get(name), "an array", explain, error)
     with tempfile.TemporaryDirectory(prefix="handin-") as scratch, tarfile.open(archive, "w") as tar:
         tf.saved_model.save(module, os.path.join(scratch, "functions"))
         tar.add(os.path.join(scratch, "functions"), "functions")
@@ -70,7 +71,7 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
                 tar.add(folder, f"paths/{name}")
                 values["paths"][name] = f"paths/{name}"
             else:
-                errors[name] = _missing(name, namespace.get(name), "the path of a folder")
+                errors[name] = _missing(name, namespace.get(name), "the path of a folder", explain)
         Path(scratch, "values.json").write_text(json.dumps(values))
         tar.add(os.path.join(scratch, "values.json"), "values.json")
     return errors
@@ -92,14 +93,25 @@ def _tensor_spec(function: dict):
     return tf.TensorSpec(shape, dtype)
 
 
-def _reason(name: str, error: Exception) -> str:
-    first_line = (str(error).strip().splitlines() or [""])[0]
-    return f"{name} could not be traced into a graph: {type(error).__name__}: {first_line}"[:500]
+def _explainer(namespace: dict, spec: dict):
+    """The notebook's own one-line explanation of an error (spec["explain"] names it), or its first line."""
+    explain = namespace.get(spec.get("explain", ""))
+
+    def first_line(error: BaseException) -> str:
+        return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
+
+    def one_line(error: BaseException) -> str:
+        try:
+            return f"{type(error).__name__}: {explain(error)}"
+        except Exception:  # the student's kernel may have replaced it with anything: fall back to the error itself
+            return first_line(error)
+
+    return one_line if callable(explain) else first_line
 
 
-def _missing(name: str, value: object, expected: str, error: Exception | None = None) -> str:
+def _missing(name: str, value: object, expected: str, explain, error: Exception | None = None) -> str:
     if value is None:
-        return f"{name} is not defined: run the cell that sets it"
+        return explain(NameError(f"name {name!r} is not defined", name=name)).removeprefix("NameError: ")
     detail = f" ({type(error).__name__}: {str(error)[:200]})" if error else ""
     return f"{name} is a {type(value).__name__}, expected {expected}{detail}"
 

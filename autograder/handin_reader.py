@@ -34,6 +34,11 @@ class JudgedFunction:
     def __init__(self, name: str, function: object, report) -> None:
         self.name, self.function, self.report = name, function, report
 
+    @property
+    def variables(self) -> list:
+        """The variables its graph reads, as a traced function lists them (a test may count a model's weights)."""
+        return list(self.function.get_concrete_function().variables)
+
     def __call__(self, *args: object, **kwargs: object) -> object:
         import tensorflow as tf
 

@@ -94,11 +94,12 @@ def one_line(text: str) -> str:
     return "; ".join(lines)[:MESSAGE_LIMIT]
 
 
-def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str, str]) -> dict:
+def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str, str], describe=None) -> dict:
     """Execute one cell; return what it printed and, if it failed, its error, both bounded.
 
     A name the cell needs but that is not defined is explained from explain: why it was not handed in, or which
-    earlier step failed to define it.
+    earlier step failed to define it. Other errors are put in the assignment's words by describe, its set-up's
+    function that explains an error in one line, when it has one.
     """
     printed = io.StringIO()
     verdict: dict = {}
@@ -106,12 +107,22 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
         with contextlib.redirect_stdout(printed):
             exec(compile(source, "<graded cell>", "exec"), namespace)
     except NameError as error:
-        reason = explain.get(error.name or "") or explain.get("*") or explain.get("steps") or one_line(str(error))
+        reason = explain.get(error.name or "") or explain.get("*") or explain.get("steps") or described(error, describe)
         verdict = {"ename": "NameError", "evalue": one_line(reason)}
     except BaseException as error:  # a failing check is a verdict, whatever it raised
-        verdict = {"ename": type(error).__name__, "evalue": one_line(str(error))}
+        verdict = {"ename": type(error).__name__, "evalue": one_line(described(error, describe))}
     verdict["stdout"] = printed.getvalue()[:output_limit]
     return verdict
+
+
+def described(error: BaseException, describe) -> str:
+    """The error in the assignment's words, or its own message if the assignment has none or it fails."""
+    if callable(describe):
+        try:
+            return str(describe(error))
+        except Exception:  # a broken explanation must not hide the error
+            pass
+    return str(error)
 
 
 def set_up(cells: list[dict]) -> dict:
@@ -130,6 +141,7 @@ def judge(request: dict, namespace: dict, events: Events) -> None:
     output_limit = request.get("output_limit", 4000)
     explain: dict[str, str] = {}
     failed_steps = dict(request.get("failed_steps", {}))
+    describe = namespace.get(request["handin"].get("explain", ""))  # from the set-up cells, before the hand-in
     loaded = False
     for cell in request["cells"]:
         if cell["id"] in skip or cell["id"] in failed_steps:
@@ -151,7 +163,7 @@ def judge(request: dict, namespace: dict, events: Events) -> None:
                 f"the step '{step}' before this test {why}" for step, why in failed_steps.items()
             )
         events.send(event="cell", id=cell["id"])
-        verdict = run_cell(cell["source"], namespace, output_limit, explain)
+        verdict = run_cell(cell["source"], namespace, output_limit, explain, describe)
         if cell["kind"] == "graded":
             events.send(event="verdict", id=cell["id"], **verdict)
         elif "ename" in verdict:

@@ -57,9 +57,17 @@ c.Autograde.autograde_preprocessors = [
     KeepSafeOutputs,
     *_grading_steps[_execute + 1 :],
 ]
-c.PrepareJudging.setup_cells = ["setup"]
+c.PrepareJudging.setup_cells = ["setup", "checks"]
 c.PrepareJudging.judge_cells = ["fresh_process_check"]
-c.PrepareJudging.skipped_cells = ["inspect", "validate"]  # teaching cells: the judge checks the export itself
+# Teaching cells: the judge checks the export itself, and the pictures are for the student.
+c.PrepareJudging.skipped_cells = [
+    "inspect",
+    "validate",
+    "samples_picture",
+    "skew_picture",
+    "decoder_picture",
+    "predictions_picture",
+]
 # What the notebook hands in (autograder/handin.py): the names its tests read. Functions are traced for one input.
 c.PrepareJudging.handin = {
     "functions": {
@@ -73,6 +81,7 @@ c.PrepareJudging.handin = {
     "numbers": ["max_value", "min_value"],
     "arrays": ["test_image", "test_batch"],
     "paths": ["export_path"],
+    "explain": "explain",  # the set-up's function that puts an error in one line, in the notebook's words
 }
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True

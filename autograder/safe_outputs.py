@@ -1,9 +1,10 @@
-"""Keep only inert outputs in a graded notebook: plain text and raster images.
+"""Keep only inert outputs in a graded notebook: plain text and raster images, with at most a size in pixels.
 
 A submission's outputs end up in front of people: the student's feedback page, and the instructor's formgrader,
 which runs in the instructor's Jupyter (as the grading user). HTML, JavaScript, SVG or widget outputs from a
 submission could run there, so they are replaced by a line that says what was removed. (nbconvert also sanitizes
-the HTML of both pages: see the course's nbgrader_config.py.)
+the HTML of both pages: see the course's nbgrader_config.py.) An image's metadata is kept only as whole numbers:
+nbconvert writes its width and height into the page unquoted, where any other text could add attributes.
 """
 
 from nbformat import NotebookNode
@@ -22,7 +23,18 @@ class KeepSafeOutputs(NbGraderPreprocessor):
                 continue
             removed = sorted(kind for kind in output.data if kind not in self.safe_types)
             output.data = {kind: value for kind, value in output.data.items() if kind in self.safe_types}
-            output.metadata = {kind: value for kind, value in output.get("metadata", {}).items() if kind in output.data}
+            output.metadata = image_sizes(output.get("metadata", {}), output.data)
             if removed and not output.data:
                 output.data["text/plain"] = f"[removed when grading: an output of type {', '.join(removed)}]"
         return cell, resources
+
+
+def image_sizes(metadata: dict, data: dict) -> dict:
+    """Of an output's metadata, only each kept image's width and height, and only when they are whole numbers."""
+    sizes = {}
+    for kind, value in metadata.items():
+        if kind in data and kind.startswith("image/") and isinstance(value, dict):
+            kept = {key: value[key] for key in ("width", "height") if type(value.get(key)) is int and value[key] > 0}
+            if kept:
+                sizes[kind] = kept
+    return sizes

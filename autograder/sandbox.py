@@ -86,6 +86,7 @@ class Sandbox(Configurable):
         return [
             "prlimit",
             f"--as={self.memory_limit}",
+            "--data=unlimited:",  # the grading worker's own, lower limit on data is not the sandbox's
             f"--nproc={self.process_limit}",
             f"--fsize={self.file_size_limit}",
             f"--nofile={self.open_files_limit}",

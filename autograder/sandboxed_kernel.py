@@ -7,6 +7,7 @@ cell prints is bounded twice: by message size on the wire and by a budget of byt
 """
 
 import json
+import math
 import os
 import subprocess
 import time
@@ -100,10 +101,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         os.chmod(self._sockets, 0o555, follow_symlinks=False)
 
 
+class NotebookTimeout(Exception):
+    """The notebook ran out of its time, all cells together."""
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute step with every kernel sandboxed, output bounded, and a clear note when a kernel stops."""
 
     cell_output_limit = Integer(2 * MIB, help="Bytes of output kept from each cell").tag(config=True)
+    notebook_output_limit = Integer(16 * MIB, help="Bytes of output kept from the whole notebook").tag(config=True)
+    notebook_timeout = Integer(900, help="Seconds the whole notebook may run, all cells together").tag(config=True)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -113,10 +120,11 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         self._output_bytes, self._running = {}, -1
+        self._deadline = time.monotonic() + self.notebook_timeout
         self._judging: Judging | None = resources.get("judging")
         try:
             return super().preprocess(nb, resources, km)
-        except (CellTimeoutError, DeadKernelError) as error:
+        except (CellTimeoutError, DeadKernelError, NotebookTimeout) as error:
             stopped = self._stopped_note(error)
             add_note(self.log, stopped)
             if self._judging:
@@ -136,7 +144,23 @@ class SandboxedExecute(Execute):
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
         self._running, self._started = index, time.monotonic()
+        if self._started >= self._deadline:
+            raise NotebookTimeout()
         return super().preprocess_cell(cell, resources, index)
+
+    def _get_timeout(self, cell: NotebookNode | None) -> int | None:
+        """A cell's time limit, cut to what is left of the notebook's."""
+        left = max(1, math.ceil(self._deadline - time.monotonic()))
+        per_cell = super()._get_timeout(cell)
+        return left if per_cell is None else min(per_cell, left)
+
+    def process_message(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
+        """Outputs stay as they were first shown: updating a display, which would rewrite outputs already counted
+        against the limits (all those that share its id, in any cell), is ignored."""
+        if msg.get("msg_type") == "update_display_data":
+            return None
+        msg.get("content", {}).pop("transient", None)  # no display ids: nothing can be updated later
+        return super().process_message(msg, cell, cell_index)
 
     def create_kernel_manager(self) -> SandboxedKernelManager:
         km = super().create_kernel_manager()
@@ -147,22 +171,31 @@ class SandboxedExecute(Execute):
         return km
 
     def output(self, outs: list, msg: dict, display_id: str, cell_index: int) -> NotebookNode | None:
-        """Keep a cell's outputs until they pass cell_output_limit bytes; then note the cut once and drop the rest."""
+        """Keep outputs until the cell's pass cell_output_limit bytes, or the notebook's notebook_output_limit; then
+        note the cut once in the cell and drop the rest."""
         used = self._output_bytes.get(cell_index, 0)
-        if used > self.cell_output_limit:
+        total = sum(self._output_bytes.values())
+        if used > self.cell_output_limit or total > self.notebook_output_limit:
             return None
         size = len(json.dumps(msg.get("content", {})))
         self._output_bytes[cell_index] = used + size
+        limit = None
         if used + size > self.cell_output_limit:
-            note = f"[output cut: this cell printed more than {self.cell_output_limit // MIB} MiB]\n"
-            output = new_output("stream", name="stderr", text=note)
+            limit = f"this cell printed more than {self.cell_output_limit // MIB} MiB"
+        elif total + size > self.notebook_output_limit:
+            limit = f"the notebook printed more than {self.notebook_output_limit // MIB} MiB"
+        if limit:
+            self._output_bytes[cell_index] = self.cell_output_limit + 1  # nothing more from this cell
+            output = new_output("stream", name="stderr", text=f"[output cut: {limit}]\n")
             outs.append(output)
             return output
         return super().output(outs, msg, display_id, cell_index)
 
     def _stopped_note(self, error: Exception) -> str:
         where = f"cell {self._running + 1}"
-        if isinstance(error, DeadKernelError):
+        if isinstance(error, NotebookTimeout):
+            what = f"the notebook ran longer than {self.notebook_timeout} s in all"
+        elif isinstance(error, DeadKernelError):
             what = "the notebook's kernel died (the notebook exited or crashed)"
         elif time.monotonic() - self._started >= self.timeout:
             what = f"it ran longer than {self.timeout} s and ignored the interrupt"

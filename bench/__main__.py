@@ -21,7 +21,7 @@ from bench.report import draw_chart, judge_goals, print_table
 from bench.settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("notebook", "ceiling", "raw_model", "servable", "local_server", "grader", "scaling")
+SECTIONS = ("notebook", "validate", "ceiling", "raw_model", "servable", "local_server", "grader", "scaling")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -95,6 +95,7 @@ def measure_all(settings: Settings, args: argparse.Namespace, workdir: Path) -> 
         return figures
 
     run.section("notebook", notebook)
+    run.section("validate", lambda: notebook_speed.validate(settings.notebook_runs, args.samples, workdir))
     ceiling = run.section("ceiling", lambda: model_speed.matmul_ceiling(settings))
     yardstick = None
 

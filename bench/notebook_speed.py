@@ -1,7 +1,9 @@
-"""The solution notebook from a fresh kernel to an exported SavedModel, with weights none, and where the time goes."""
+"""The solution notebook from a fresh kernel to its last cell (the export and its checks), with weights none, and
+where the time goes; and nbgrader's Validate of the student release filled with the solution's answers."""
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from datetime import datetime
@@ -10,6 +12,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from autograder import REPO
+from autograder.fixtures import filled_release
 from bench.stats import figure
 
 # Which cells make up each part of the breakdown, by cell id; every other code cell counts as "tests".
@@ -22,12 +26,17 @@ BREAKDOWN = {
 CELL_TIMEOUT_SECONDS = 600
 
 
-def run_once(notebook: Path, samples: Path, servable_dir: Path) -> tuple[float, dict[str, float]]:
-    """Seconds from starting a kernel to the last cell, and seconds per part of the breakdown."""
-    nb = nbformat.read(notebook, as_version=4)
+def run_env(samples: Path, servable_dir: Path) -> dict[str, str]:
     env = {**os.environ, "RESNET_WEIGHTS": "none", "SAMPLES_DIR": str(samples), "SERVABLE_DIR": str(servable_dir)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("SERVABLE_VERSION", None)
+    return env
+
+
+def run_once(notebook: Path, samples: Path, servable_dir: Path) -> tuple[float, dict[str, float]]:
+    """Seconds from starting a kernel to the last cell, and seconds per part of the breakdown."""
+    nb = nbformat.read(notebook, as_version=4)
+    env = run_env(samples, servable_dir)
     client = NotebookClient(
         nb, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}}
     )
@@ -66,3 +75,21 @@ def notebook(runs: int, notebook_path: Path, samples: Path, workdir: Path) -> tu
         "breakdown_s": {part: figure([parts[part] for parts in breakdowns], 2) for part in breakdowns[0]},
     }
     return result, workdir / "notebook_run_0" / "1"
+
+
+def validate(runs: int, samples: Path, workdir: Path) -> dict:
+    """Seconds of `nbgrader validate` (what the Validate button runs) on the release with the solution's answers."""
+    folder = workdir / "validate"
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / "serving_keras_resnet.ipynb"
+    nbformat.write(filled_release(), notebook)
+    nbgrader = [str(Path(sys.executable).parent / "nbgrader"), "validate", str(notebook)]
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        env = run_env(samples, folder / "unused")
+        done = subprocess.run(nbgrader, env=env, cwd=REPO, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - start)
+        if "Success!" not in done.stdout:
+            raise RuntimeError(f"nbgrader validate did not succeed: {(done.stdout + done.stderr)[-2000:]}")
+    return {"seconds": figure(seconds, 2), "exports_left": (folder / "unused").exists()}

@@ -86,3 +86,12 @@ def batching_model_server(model_server: LocalServer) -> Iterator[LocalServer]:
     """A second local server on the same versions, merging concurrent requests with TF Serving's batching file."""
     with LocalServer(model_server.model_base_path, batching_parameters_file=TF_SERVING / "batching.config") as server:
         yield server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Mark a test whose body failed, for fixtures that save evidence then (tests/test_browser.py)."""
+    report = yield
+    if report.when == "call" and report.failed:
+        item.failed_call = True
+    return report

@@ -6,6 +6,7 @@ The sandbox's limits are set low here, so that the attacks on them are quick."""
 
 import csv
 import json
+import re
 import socket
 import sys
 import threading
@@ -22,6 +23,7 @@ from autograder.fixtures import (
     GRAPH_ATTACKS,
     KERNEL_ATTACKS,
     MUTANTS,
+    stalling,
     write_batch_zip,
     write_fixtures,
 )
@@ -30,7 +32,7 @@ from autograder.sandbox import MIB
 
 pytestmark = pytest.mark.timeout(1200)  # the batch is graded once, in the first test that needs it
 
-CELL_TIMEOUT = 30  # seconds a kernel cell may run: the slowest correct one takes about 5, 10 under load
+CELL_TIMEOUT = 20  # seconds a kernel cell may run: the slowest correct one takes about 5, 10 under load
 JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct one, the export check, takes about 4
 LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
 PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"
@@ -81,6 +83,7 @@ EXPECTED_FAILURES = {
     # its answers are export_without_signatures'; the text it forged for max_value is no number
     "hostile_forged_handin": EXPORT | {"test_decode_range"},
     "edited_metadata": set(),
+    "fake_servable": ALL - {"test_export_signatures"},  # the right signature, on a servable without a model
     # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
     "smithjohn_12345": ALL,
     "John_Smith_123456": ALL,
@@ -93,12 +96,16 @@ EXPECTED_FAILURES = {
 }
 EXPECTED_NOTES = {
     "edited_metadata": [
-        "cell 29 is a copy of test cell 'test_topk_batch' (cell 28): removed its grade metadata, only the original "
+        "cell 37 is a copy of test cell 'test_topk_batch' (cell 36): removed its grade metadata, only the original "
         "is graded; delete the copy",
-        "cell 30 had grade metadata for an unknown id 'my_own_test'; it is graded as an ordinary cell",
+        "cell 38 had grade metadata for an unknown id 'my_own_test'; it is graded as an ordinary cell",
     ],
     "hostile_os_exit": [
         "grading stopped in cell 4: the notebook's kernel died (the notebook exited or crashed); "
+        "the cells after it did not run"
+    ],
+    "hostile_frame_flood": [
+        "grading stopped in cell 4: its output was lost: it printed more than 256 MiB at once; "
         "the cells after it did not run"
     ],
     "hostile_uninterruptible_loop": [
@@ -402,6 +409,9 @@ def test_a_submission_s_html_and_javascript_never_run_in_feedback(batch) -> None
     html = (run.out / "feedback" / "hostile_html_output" / "serving_keras_resnet.html").read_text()
     for active in ("<img src=x onerror", "<script>document.title", "<script>alert"):  # escaped in the code shown
         assert active not in html
+    images = (run.out / "feedback" / "hostile_image_attributes" / "serving_keras_resnet.html").read_text()
+    assert len(re.findall(r"<img ", images)) == 2, "both images are shown"
+    assert re.findall(r"<img [^>]*\son\w+=", images) == [], "with no attribute but their size"
     graded = every_output(run)
     assert "text/html" not in graded and "application/javascript" not in graded and "image/svg+xml" not in graded
 
@@ -424,10 +434,39 @@ def test_reports_feedback_and_disk(batch) -> None:
     assert course_bytes < 1_000_000 * len(run.results), "only notebooks, feedback and the gradebook are kept"
 
 
+def test_feedback_says_what_to_fix_as_the_notebook_does(batch) -> None:
+    """The judge puts errors in the notebook's words (its `explain`): the student reads in the feedback the message
+    and hint that JupyterLab showed, one line each, not TensorFlow's traceback."""
+    run, _, _ = batch
+    html = (run.out / "feedback" / "decode_one_channel" / "serving_keras_resnet.html").read_text()
+    hint = "in Part 1, decode with channels=3 (a grayscale JPEG must become RGB)"
+    assert html.count(hint) >= 9, "each failing test and each function that could not be handed in says it"
+    assert "could not be traced into a graph: ValueError: in build_jpeg_to_image_graph (Part 1)" in html
+    shown = re.sub(r"<style.*?</style>", "", html, flags=re.DOTALL)  # the page's CSS names a "Traceback" style
+    assert "Traceback" not in shown and "autograph" not in shown
+
+
 def test_feedback_shows_students_their_own_text(batch) -> None:
     run, _, _ = batch
     html = (run.out / "feedback" / "edited_metadata" / "serving_keras_resnet.html").read_text()
     assert "BEGIN HIDDEN TESTS: my notes on what the tests check" in html
+
+
+def test_a_notebook_is_stopped_at_its_time_limit_however_its_cells_share_it(tmp_path) -> None:
+    """Cells that each keep within a cell's time limit cannot, together, hold a grading worker for longer than the
+    notebook's limit."""
+    folder = tmp_path / "submissions"
+    (folder / "stalling").mkdir(parents=True)
+    nbformat.write(stalling(5), folder / "stalling" / NOTEBOOK)
+    settings = Config()
+    settings.SandboxedExecute.notebook_timeout = 10  # the set-up takes about 4 s, then 3 cells sleep 15 s in all
+    run = grade(folder, tmp_path / "out", show_progress=False, cell_timeout=6, settings=settings)
+    [result] = run.results
+    assert result.score == 0
+    assert re.fullmatch(
+        r"grading stopped in cell \d+: the notebook ran longer than 10 s in all; the cells after it did not run",
+        result.note,
+    ), result.note
 
 
 def test_command_line_reports_problems_and_bad_arguments(tmp_path, capsys) -> None:

@@ -51,7 +51,7 @@ def test_figures_are_medians_with_their_spread(quick_run):
 
 def test_a_failing_section_exits_nonzero_and_is_recorded(tmp_path):
     broken = nbformat.read(SOLUTION, as_version=4)
-    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('this notebook is broken on purpose')"))
+    broken.cells.insert(0, nbformat.v4.new_code_cell("raise RuntimeError('this notebook is broken on purpose')"))
     broken_path = tmp_path / SOLUTION.name
     nbformat.write(broken, broken_path)
     results_path = tmp_path / "results.json"

@@ -229,9 +229,12 @@ def test_bad_rest_requests(model_server, good_jpeg, name):
     assert phrase in response.json()["error"]
 
 
+REQUESTS_PER_CLIENT = 20  # 160 concurrent requests in all, each image served in its turn by every kind of client
+
+
 @pytest.mark.parametrize("server", ["model_server", "batching_model_server"])
 def test_eight_parallel_clients_get_their_own_answers(request, server, serving_signature):
-    """8 clients (4 gRPC, 4 REST) x 50 requests, each for one of the samples: no error, every answer its own, with
+    """8 clients (4 gRPC, 4 REST) x 20 requests, each for one of the samples: no error, every answer its own, with
     and without server-side batching."""
     model_server = request.getfixturevalue(server)
     jpegs = [path.read_bytes() for path in SAMPLE_JPEGS]
@@ -239,13 +242,13 @@ def test_eight_parallel_clients_get_their_own_answers(request, server, serving_s
 
     def client(number: int) -> int:
         predict = grpc_predict if number % 2 else rest_predict
-        for request in range(50):
+        for request in range(REQUESTS_PER_CLIENT):
             index = (number + request) % len(jpegs)
             assert_same_answer(predict(model_server, [jpegs[index]]), expected[index])
-        return 50
+        return REQUESTS_PER_CLIENT
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        assert sum(pool.map(client, range(8))) == 400
+        assert sum(pool.map(client, range(8))) == 8 * REQUESTS_PER_CLIENT
 
 
 def test_server_refuses_to_start_without_a_version(tmp_path):
