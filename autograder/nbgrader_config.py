@@ -62,6 +62,7 @@ c.PrepareJudging.judge_cells = ["fresh_process_check"]
 # Teaching cells: the judge checks the export itself, and the pictures are for the student.
 c.PrepareJudging.skipped_cells = [
     "inspect",
+    "inspect_report",
     "validate",
     "samples_picture",
     "skew_picture",

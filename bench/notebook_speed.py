@@ -21,7 +21,7 @@ BREAKDOWN = {
     "imports and setup": ("setup",),
     "model build": ("weights", "part5"),
     "export": ("export",),
-    "inspect and reload checks": ("inspect", "validate", "fresh_process_check"),
+    "inspect and reload checks": ("inspect", "fresh_process_check", "inspect_report", "validate"),
 }
 CELL_TIMEOUT_SECONDS = 600
 
