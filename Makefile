@@ -84,9 +84,12 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
-# Regenerate the student release in notebooks/ from solutions/ with nbgrader.
+# Regenerate the student release in notebooks/ from solutions/ with nbgrader: every assignment, each a folder of
+# solutions/ with an assignment.toml.
 release: setup
-	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --no-db
+	for settings in solutions/*/assignment.toml; do \
+		$(BIN)/nbgrader generate_assignment "$$(basename "$$(dirname "$$settings")")" --force --no-db || exit 1; \
+	done
 
 samples: setup
 	$(BIN)/python samples/make_samples.py

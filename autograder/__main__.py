@@ -6,17 +6,19 @@ import sys
 from pathlib import Path
 
 from autograder import REPO
+from autograder.assignment import available, find
 from autograder.grading import GradingRun, grade, load_course_config
 from autograder.probing import probe_sandboxes
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade the ResNet-serving notebook.")
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade the course's notebooks.")
     commands = parser.add_subparsers(dest="command", required=True)
+    choices = ", ".join(available())
     grading = commands.add_parser(
         "grade",
         help="grade a batch of submissions",
-        description="Grade every student's serving_keras_resnet.ipynb in SUBMISSIONS, each in a sandbox, and write "
+        description="Grade every student's notebook of an assignment in SUBMISSIONS, each in a sandbox, and write "
         "grades.csv (and grades_canvas.csv for a Canvas download), grades.png and feedback/<student>/*.html to DIR. "
         "SUBMISSIONS is a folder or .zip of <student>/ folders, or a Canvas, Moodle or Blackboard download. "
         "The nbgrader course directory of the run is kept in DIR/course.",
@@ -28,20 +30,30 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, help="submissions graded at once (default: one per core; each takes about 1 GB of memory)"
     )
     grading.add_argument("--quiet", action="store_true", help="no progress bar")
-    commands.add_parser(
+    grading.add_argument(
+        "--assignment", help=f"the assignment graded: a folder of solutions/ (default: the only one there; {choices})"
+    )
+    probing = commands.add_parser(
         "probe",
         help="show what the grading sandboxes allow",
         description="Run a probe inside a notebook kernel's sandbox and inside a judge's, as grading starts them, "
         "and print what each reports: user, capabilities, seccomp, mounts, environment, limits, and the outcome "
         "of each attempt to write, mount, read secrets or reach the network.",
     )
+    probing.add_argument("--assignment", help="the assignment whose sandboxes are probed (default: the only one)")
     args = parser.parse_args(argv)
-    if args.command == "probe":
-        print(json.dumps(probe_sandboxes(load_course_config(REPO)), indent=1))
-        return 0
     try:
+        assignment = find(args.assignment)
+        if args.command == "probe":
+            print(json.dumps(probe_sandboxes(load_course_config(REPO), assignment), indent=1))
+            return 0
         run = grade(
-            args.submissions, args.out, show_progress=not args.quiet, cell_timeout=args.cell_timeout, jobs=args.jobs
+            args.submissions,
+            args.out,
+            show_progress=not args.quiet,
+            cell_timeout=args.cell_timeout,
+            jobs=args.jobs,
+            assignment=assignment,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

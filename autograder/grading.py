@@ -31,7 +31,8 @@ from tqdm import tqdm
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder import ASSIGNMENT, NOTEBOOK, REPO
+from autograder import REPO
+from autograder.assignment import Assignment, find
 from autograder.export import PerCellCsvExportPlugin, StudentRecord
 from autograder.notes import take_notes
 from autograder.sandbox import check_tools
@@ -50,6 +51,7 @@ load_subconfig({config!r})
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.ignore += {disposable!r}
 '''
 
 
@@ -96,13 +98,15 @@ def grade(
     jobs: int | None = None,
     limits: SubmissionLimits | None = None,
     settings: Config | None = None,
+    assignment: Assignment | None = None,
 ) -> GradingRun:
     """Grade every student's notebook in submissions (a folder or a .zip, plain or as an LMS downloads it); write
     reports to out.
 
     cell_timeout overrides the configured limit, in seconds, on each cell of a submission, in its kernel and in
     the judge; jobs is how many submissions are graded at once (default: one per core); limits bound what is read
-    from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say).
+    from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say);
+    assignment is the one graded (default: the only one in solutions/).
     """
     started = time.monotonic()
     _put_venv_on_path()
@@ -112,42 +116,60 @@ def grade(
         raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    batch = read_batch(submissions, NOTEBOOK, limits or SubmissionLimits())
+    assignment = assignment or find()
+    batch = read_batch(submissions, assignment.notebook_name, limits or SubmissionLimits())
     out.mkdir(parents=True, exist_ok=True)
-    course = out / "course"
     overrides = Config()
     if cell_timeout:
         overrides.Execute.timeout = cell_timeout
         overrides.Judge.cell_timeout = cell_timeout
     overrides.merge(settings or Config())
-    api = course_api(course, overrides, fresh=True)
-    _check(api.generate_assignment(ASSIGNMENT, force=True), "generate_assignment")
+    course = prepare_course(out / "course", assignment, overrides)
+    api = course.api()
+    _check(api.generate_assignment(assignment.name, force=True), "generate_assignment")
 
     run = GradingRun(out, skipped=batch.skipped)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         for submission in batch.submissions:
             gradebook.update_or_create_student(submission.student_id)
-        max_score = gradebook.find_assignment(ASSIGNMENT).max_score
+        max_score = gradebook.find_assignment(assignment.name).max_score
     pending = [file_submission(course, submission, max_score) for submission in batch.submissions]
     progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
     memory = (limits or SubmissionLimits()).grading_memory
-    for result in grade_each(course, overrides, pending, jobs or default_jobs(), memory):
+    for result in grade_each(course, pending, jobs or default_jobs(), memory):
         run.results.append(result)
         progress.write(_table_row(result))
         progress.update()
     progress.close()
     run.results.sort(key=lambda result: result.student_id)
 
-    export(api, run)
-    write_histogram(run)
+    export(api, assignment, run)
+    write_histogram(run, assignment)
     run.seconds = time.monotonic() - started
     return run
 
 
-def grade_each(
-    course: Path, overrides: Config, pending: list[StudentResult], jobs: int, memory: int
-) -> Iterator[StudentResult]:
+@dataclass(frozen=True)
+class GradingCourse:
+    """The nbgrader course directory of one grading run, the assignment graded there, and the settings that
+    override the course's own: all a worker process needs to grade a submission."""
+
+    root: Path
+    assignment: Assignment
+    overrides: Config
+
+    def api(self) -> NbGraderAPI:
+        """nbgrader's API on the course directory, with the overrides applied."""
+        config = load_course_config(self.root)
+        config.merge(self.overrides)
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def graded_folder(self, student_id: str) -> Path:
+        return self.root / "autograded" / student_id / self.assignment.name
+
+
+def grade_each(course: GradingCourse, pending: list[StudentResult], jobs: int, memory: int) -> Iterator[StudentResult]:
     """Autograde the readable submissions in `jobs` worker processes, yielding each result as it is done.
 
     A worker may use `memory` bytes of data. A worker that dies (out of memory, say) takes with it only the
@@ -156,10 +178,10 @@ def grade_each(
     """
     readable = [result for result in pending if not result.problem]
     yield from (result for result in pending if result.problem)
-    suspects = yield from graded_in_workers(course, overrides, readable, jobs, memory)
+    suspects = yield from graded_in_workers(course, readable, jobs, memory)
     for result in suspects:
-        if (yield from graded_in_workers(course, overrides, [result], 1, memory)):
-            keep_only(course / "autograded" / result.student_id / ASSIGNMENT, NOTEBOOK)
+        if (yield from graded_in_workers(course, [result], 1, memory)):
+            keep_only(course.graded_folder(result.student_id), course.assignment.notebook_name)
             result.problem = (
                 f"grading stopped: the process grading this notebook died twice (it may have used more than "
                 f"{memory // 2**20} MiB: its kernel's messages are held there)"
@@ -168,7 +190,7 @@ def grade_each(
 
 
 def graded_in_workers(
-    course: Path, overrides: Config, results: list[StudentResult], jobs: int, memory: int
+    course: GradingCourse, results: list[StudentResult], jobs: int, memory: int
 ) -> Generator[StudentResult, None, list[StudentResult]]:
     """Grade results, `jobs` at a time, yielding each when done; return those in flight when a worker died."""
     waiting, lost = list(results), []
@@ -180,7 +202,7 @@ def graded_in_workers(
             while waiting or running:
                 while waiting and len(running) < jobs:  # only as many as there are workers: all in flight
                     result = waiting.pop(0)
-                    running[pool.submit(autograde_in_worker, course, overrides, result)] = result
+                    running[pool.submit(autograde_in_worker, course, result)] = result
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 try:
                     for future in done:
@@ -198,42 +220,37 @@ def limit_memory(memory: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (memory, resource.getrlimit(resource.RLIMIT_DATA)[1]))
 
 
-def autograde_in_worker(course: Path, overrides: Config, result: StudentResult) -> StudentResult:
+def autograde_in_worker(course: GradingCourse, result: StudentResult) -> StudentResult:
     """One submission, graded in a worker process with its own connection to the gradebook."""
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)
-    autograde(course_api(course, overrides), course, result)
+    autograde(course, result)
     return result
 
 
-def course_api(course: Path, overrides: Config, fresh: bool = False) -> NbGraderAPI:
-    """nbgrader's API on the grading course directory (made anew if fresh), with the overrides applied."""
-    config = prepare_course(course) if fresh else load_course_config(course)
-    config.merge(overrides)
-    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-
-
-def prepare_course(course: Path) -> Config:
-    """A fresh course directory whose nbgrader_config.py loads this course's settings; plain nbgrader works there."""
-    if course.exists():
-        shutil.rmtree(course)
-    course.mkdir(parents=True)
-    (course / "nbgrader_config.py").write_text(
+def prepare_course(root: Path, assignment: Assignment, overrides: Config) -> GradingCourse:
+    """A fresh course directory whose nbgrader_config.py loads this course's settings, with the assignment's folder
+    as its source; plain nbgrader works there."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text(
         COURSE_CONFIG.format(
             repo=str(REPO),
             config=str(REPO / "autograder" / "nbgrader_config.py"),
-            root=str(course),
-            source=str(REPO / "solutions"),
+            root=str(root),
+            source=str(assignment.folder.parent),
+            disposable=assignment.disposable,
         )
     )
-    return load_course_config(course)
+    return GradingCourse(root, assignment, overrides)
 
 
 def load_course_config(course: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def file_submission(course: Path, submission: Submission, max_score: float) -> StudentResult:
+def file_submission(course: GradingCourse, submission: Submission, max_score: float) -> StudentResult:
     """File a readable notebook where nbgrader's autograde looks for it (fixed modes, nothing else); its result."""
     result = StudentResult(
         submission.student_id,
@@ -245,56 +262,56 @@ def file_submission(course: Path, submission: Submission, max_score: float) -> S
         name=submission.name,
     )
     if submission.notebook is not None and not result.problem:
-        result.problem = unreadable_reason(submission.notebook)
+        result.problem = unreadable_reason(submission.notebook, course.assignment.notebook_name)
     if not result.problem:
-        folder = course / "submitted" / submission.student_id / ASSIGNMENT
+        folder = course.root / "submitted" / submission.student_id / course.assignment.name
         folder.mkdir(mode=0o755, parents=True)
-        path = folder / NOTEBOOK
+        path = folder / course.assignment.notebook_name
         path.write_bytes(submission.notebook)
         path.chmod(0o644)
     return result
 
 
-def unreadable_reason(notebook: bytes) -> str:
-    """Why nbgrader cannot read this notebook, or '' if it can; a one-line reason, however large the file."""
+def unreadable_reason(notebook: bytes, name: str) -> str:
+    """Why nbgrader cannot read this notebook, called name, or '' if it can; a one-line reason, however large."""
     if not notebook.strip():
-        return f"{NOTEBOOK} is empty"
+        return f"{name} is empty"
     try:
         data = json.loads(notebook.decode("utf-8"))
         if not isinstance(data, dict) or "cells" not in data:
-            return f"{NOTEBOOK} is not a notebook (JSON, but not a notebook: no cells)"
+            return f"{name} is not a notebook (JSON, but not a notebook: no cells)"
         nb = nbformat.from_dict(data)
         nb = nbformat.convert(nb, 4) if nb.get("nbformat", 4) != 4 else nb
         nbformat.validate(nb)
     except UnicodeDecodeError as error:
-        return f"{NOTEBOOK} is not a notebook (not UTF-8 text: {error.reason} at byte {error.start})"
+        return f"{name} is not a notebook (not UTF-8 text: {error.reason} at byte {error.start})"
     except json.JSONDecodeError as error:
-        return f"{NOTEBOOK} is not a notebook (not JSON: {error.msg} at line {error.lineno} column {error.colno})"
+        return f"{name} is not a notebook (not JSON: {error.msg} at line {error.lineno} column {error.colno})"
     except Exception as error:  # nbformat raises several types for malformed notebooks
-        return f"{NOTEBOOK} is not a notebook ({type(error).__name__}: {_first_line(str(error))})"
+        return f"{name} is not a notebook ({type(error).__name__}: {_first_line(str(error))})"
     if not any(cell.get("metadata", {}).get("nbgrader") for cell in nb.cells):
-        return f"{NOTEBOOK} is not this assignment's notebook (no graded cells)"
+        return f"{name} is not this assignment's notebook (no graded cells)"
     return ""
 
 
-def autograde(api: NbGraderAPI, course: Path, result: StudentResult) -> None:
+def autograde(course: GradingCourse, result: StudentResult) -> None:
     """nbgrader autograde of one student, keeping only the graded notebook, then its feedback."""
+    api, name = course.api(), course.assignment.name
     started = time.monotonic()
     take_notes()  # none of an earlier submission's
-    outcome = api.autograde(ASSIGNMENT, result.student_id, force=True, create=True)
+    outcome = api.autograde(name, result.student_id, force=True, create=True)
     result.seconds = time.monotonic() - started
     result.notes += take_notes()
-    graded = course / "autograded" / result.student_id / ASSIGNMENT
-    keep_only(graded, NOTEBOOK)
+    keep_only(course.graded_folder(result.student_id), course.assignment.notebook_name)
     if not outcome["success"]:
         result.problem = "grading failed: " + real_error(outcome.get("error") or "", outcome.get("log") or "")
         return
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
-        result.score = gradebook.find_submission(ASSIGNMENT, result.student_id).score
-    feedback = api.generate_feedback(ASSIGNMENT, result.student_id, force=True)
+        result.score = gradebook.find_submission(name, result.student_id).score
+    feedback = api.generate_feedback(name, result.student_id, force=True)
     if not feedback["success"]:
         result.problem = "feedback failed: " + real_error(feedback.get("error") or "", feedback.get("log") or "")
-    result.disk_bytes = sum(_size(course / step / result.student_id) for step in ("autograded", "feedback"))
+    result.disk_bytes = sum(_size(course.root / step / result.student_id) for step in ("autograded", "feedback"))
 
 
 def keep_only(folder: Path, name: str) -> None:
@@ -321,7 +338,7 @@ def real_error(*texts: str) -> str:
     return _first_line(texts[0] if texts else "") or "unknown error"
 
 
-def export(api: NbGraderAPI, run: GradingRun) -> None:
+def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun) -> None:
     """nbgrader's export step with the per-cell CSV plugin; feedback HTML is gathered under out/feedback."""
     records = {
         r.student_id: StudentRecord(note=r.note, lms=r.lms, lms_user_id=r.lms_user_id, name=r.name) for r in run.results
@@ -332,13 +349,13 @@ def export(api: NbGraderAPI, run: GradingRun) -> None:
         plugin.export(gradebook)
     feedback_dir = run.out / "feedback"
     shutil.rmtree(feedback_dir, ignore_errors=True)
-    for html in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{ASSIGNMENT}/*.html")):
+    for html in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{assignment.name}/*.html")):
         target = feedback_dir / html.parts[-3] / html.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(html, target)
 
 
-def write_histogram(run: GradingRun) -> Path:
+def write_histogram(run: GradingRun, assignment: Assignment) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -350,7 +367,7 @@ def write_histogram(run: GradingRun) -> Path:
     axes.set_xlabel("score (out of 100)")
     axes.set_ylabel("students")
     mean = sum(scores) / len(scores) if scores else 0.0
-    axes.set_title(f"{ASSIGNMENT}: {len(scores)} submissions, mean {mean:.1f}")
+    axes.set_title(f"{assignment.name}: {len(scores)} submissions, mean {mean:.1f}")
     path = run.out / "grades.png"
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)

@@ -16,10 +16,11 @@ from pathlib import Path
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Dict, List, Unicode
 
 from autograder import REPO
+from autograder.assignment import Assignment, load
 from autograder.supervisor import Judge, Supervisor, failure
 
 HAND_IN_CELL_ID = "grader-hand-in"
@@ -38,7 +39,7 @@ class Judging:
 
     cells: list[dict]
     held: dict[str, str]
-    handin: dict
+    assignment: Assignment
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="autograder-judging-")))
     supervisor: Supervisor | None = None
     stopped: str = ""  # why the kernel stopped before the end, if it did
@@ -48,6 +49,10 @@ class Judging:
         """The one host file the kernel writes: its hand-in."""
         return self.scratch / "handin.tar"
 
+    @property
+    def handin(self) -> dict:
+        return self.assignment.handin
+
     def discard(self) -> None:
         if self.supervisor:
             self.supervisor.close()
@@ -55,33 +60,33 @@ class Judging:
 
 
 class PrepareJudging(NbGraderPreprocessor):
-    """Before the kernel runs: hold back the cells the judge runs, append the hand-in cell, start the judge."""
-
-    setup_cells = List(Unicode(), [], help="grade_ids of locked cells the judge runs first").tag(config=True)
-    judge_cells = List(Unicode(), [], help="grade_ids of locked cells only the judge runs").tag(config=True)
-    skipped_cells = List(Unicode(), [], help="grade_ids of locked cells not run at all when grading").tag(config=True)
-    handin = Dict(help="What the notebook hands in for judging: functions, tracked, specs, numbers, arrays, paths").tag(
-        config=True
-    )
+    """Before the kernel runs: hold back the cells the judge runs, append the hand-in cell, start the judge. Which
+    cells are which, and what is handed in, is the assignment's to say (autograder/assignment.py)."""
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        assignment = self.assignment(resources["nbgrader"]["assignment"])
         held, cells = {}, []
         for cell in nb.cells:
             grade_id, graded = _grade_id(cell), utils.is_grade(cell)
-            if grade_id in self.setup_cells:
+            if grade_id in assignment.setup_cells:
                 cells.append({"id": grade_id, "source": cell.source, "kind": "setup"})
-            elif graded or grade_id in self.judge_cells:
+            elif graded or grade_id in assignment.judged_cells:
                 cells.append({"id": grade_id, "source": cell.source, "kind": "graded" if graded else "judge"})
-            if graded or grade_id in self.judge_cells or grade_id in self.skipped_cells:
+            if graded or grade_id in assignment.judged_cells or grade_id in assignment.skipped_cells:
                 held[grade_id] = cell.source
                 cell.source = ""  # an empty cell is not run
         nb.cells.append(new_code_cell(HAND_IN_CELL, id=HAND_IN_CELL_ID))
-        judging = Judging(cells, held, self.handin)
+        judging = Judging(cells, held, assignment)
         judging.archive.touch(mode=0o600)
-        judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, self.handin, judging.archive)
+        judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, assignment, judging.archive)
         judging.supervisor.prewarm()
         resources["judging"] = judging
         return nb, resources
+
+    def assignment(self, name: str) -> Assignment:
+        """The assignment's folder in the course's source directory, read afresh for each submission."""
+        course = CourseDirectory(config=self.config)
+        return load(Path(course.format_path(course.source_directory, ".", name)))
 
 
 class JudgeGradedCells(NbGraderPreprocessor):

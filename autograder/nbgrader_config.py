@@ -4,7 +4,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
-from autograder import REPO
+from autograder.assignment import SETTINGS_FILE, SOLUTIONS, available, load
 from autograder.feedback import ClearLockedHiddenTests
 from autograder.inline_solutions import ClearInlineSolutions
 from autograder.judging import JudgeGradedCells, PrepareJudging
@@ -12,15 +12,15 @@ from autograder.repair import RepairGradeMetadata
 from autograder.safe_outputs import KeepSafeOutputs
 from autograder.sandboxed_kernel import SandboxedExecute
 
-SAMPLES = REPO / "samples"
-
 c = get_config()
 
 # The instructor notebooks in solutions/ are nbgrader's source; the student release goes to notebooks/.
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-# Never copy exported servables (~100 MB each) or notebook checkpoints into a release or submission.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "keras_servable", "feedback"]
+# Never copy an assignment's settings, what running its notebook leaves beside it (its assignment.toml says what:
+# exported servables of ~100 MB each, say) or notebook checkpoints into a release or submission.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", SETTINGS_FILE]
+c.CourseDirectory.ignore += sorted({path for name in available() for path in load(SOLUTIONS / name).disposable})
 
 
 def replaced(steps: list, old: type, new: type) -> list:
@@ -57,41 +57,8 @@ c.Autograde.autograde_preprocessors = [
     KeepSafeOutputs,
     *_grading_steps[_execute + 1 :],
 ]
-c.PrepareJudging.setup_cells = ["setup", "checks"]
-c.PrepareJudging.judge_cells = ["fresh_process_check"]
-# Teaching cells: the judge checks the export itself, and the pictures are for the student.
-c.PrepareJudging.skipped_cells = [
-    "inspect",
-    "inspect_report",
-    "validate",
-    "samples_picture",
-    "skew_picture",
-    "decoder_picture",
-    "predictions_picture",
-]
-# What the notebook hands in (autograder/handin.py): the names its tests read. Functions are traced for one input.
-c.PrepareJudging.handin = {
-    "functions": {
-        "build_jpeg_to_image_graph": {"input": [[], "string"]},
-        "preprocess_input": {"input": [[None], "string"]},
-        "postprocess_output": {"input": [[None, 1000], "float32"]},
-        "serving_fn": {"input": [[None], "string"], "from": "serve_jpegs"},
-    },
-    "tracked": ["model"],  # its weights are saved with the functions, whose graphs read them
-    "specs": ["test_jpeg_spec", "batch_jpeg_spec", "test_output_spec", "serving_input_spec"],
-    "numbers": ["max_value", "min_value"],
-    "arrays": ["test_image", "test_batch"],
-    "paths": ["export_path"],
-    "explain": "explain",  # the set-up's function that puts an error in one line, in the notebook's words
-}
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True
-c.Sandbox.readable_paths = [str(SAMPLES)]
-c.Sandbox.environment = {
-    "SAMPLES_DIR": str(SAMPLES),
-    "RESNET_WEIGHTS": "none",
-    "TF_CPP_MIN_LOG_LEVEL": "2",
-}
 # Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;
 # students' own cells are shown as they wrote them, even if they contain hidden-test markers.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearLockedHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -9,6 +9,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from autograder import REPO
+from autograder.assignment import Assignment
 from autograder.sandbox import Mounts, Sandbox, started
 from autograder.sandboxed_kernel import SandboxedKernelManager
 from autograder.supervisor import judge_mounts
@@ -17,8 +18,9 @@ PROBE = REPO / "autograder" / "probe.py"
 INSIDE = "/grader/probe.py"
 
 
-def probe_sandboxes(config: Config, host_ports: tuple[int, ...] = ()) -> dict[str, dict]:
-    """The probe's report from a notebook kernel's sandbox and from a judge's, under this grading configuration.
+def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[int, ...] = ()) -> dict[str, dict]:
+    """The probe's report from a notebook kernel's sandbox and from a judge's, under this grading configuration,
+    as they are when grading the assignment.
 
     host_ports are ports listening on the host's loopback interface, which the probe tries to reach.
     """
@@ -28,7 +30,9 @@ def probe_sandboxes(config: Config, host_ports: tuple[int, ...] = ()) -> dict[st
         archive = Path(scratch, "handin.tar")
         archive.touch()
         kernel.handin_archive = str(archive)
-        sandboxes = {"kernel": kernel.mounts(), "judge": judge_mounts(archive, sandbox.file_size_limit)}
+        kernel.readable, kernel.environment = assignment.readable, assignment.environment
+        judge = judge_mounts(archive, sandbox.file_size_limit, assignment)
+        sandboxes = {"kernel": kernel.mounts(), "judge": judge}
         return {name: _report(sandbox, mounts, host_ports) for name, mounts in sandboxes.items()}
 
 

@@ -22,7 +22,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Bytes, Instance, Integer, Unicode
+from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 
 from autograder.judging import HAND_IN_MODULE, Judging
 from autograder.notes import add_note
@@ -55,6 +55,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     handin_module = Unicode(help="Host path of the hand-in module, run in the kernel after the notebook")
     handin_archive = Unicode(help="Host path of the file the kernel writes its hand-in archive into")
     handin_spec = Bytes(b"{}", help="What the kernel hands in, as JSON for the hand-in module")
+    readable = List(Unicode(), help="Host folders the assignment lets the notebook read")
+    environment = Dict(Unicode(), help="The assignment's environment variables for the notebook")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -72,13 +74,18 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def mounts(self) -> Mounts:
         """What the kernel sees besides the system: its working folder, /tmp and its sockets, all in memory; the
-        hand-in module, what to hand in, and the one host file it writes the hand-in into."""
+        hand-in module, what to hand in, and the one host file it writes the hand-in into; and what the assignment
+        lets it read."""
         return Mounts(
             workdir=self.workdir,
             tmpfs={self.workdir: self.workdir_size, "/tmp": self.tmp_size, SOCKETS: 1 * MIB},
-            read_only={HANDIN_MODULE: self.handin_module} if self.handin_module else {},
+            read_only={
+                **{folder: folder for folder in self.readable},
+                **({HANDIN_MODULE: self.handin_module} if self.handin_module else {}),
+            },
             writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
             files={HANDIN_SPEC: self.handin_spec},
+            environment=dict(self.environment),
         )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
@@ -168,6 +175,8 @@ class SandboxedExecute(Execute):
             km.handin_module = str(HAND_IN_MODULE)
             km.handin_archive = str(self._judging.archive)
             km.handin_spec = json.dumps(self._judging.handin).encode()
+            km.readable = self._judging.assignment.readable
+            km.environment = self._judging.assignment.environment
         return km
 
     def output(self, outs: list, msg: dict, display_id: str, cell_index: int) -> NotebookNode | None:

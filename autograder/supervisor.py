@@ -21,6 +21,7 @@ from traitlets import Integer
 from traitlets.config import Configurable
 
 from autograder import REPO
+from autograder.assignment import Assignment
 from autograder.sandbox import MIB, Mounts, Sandbox
 
 JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py"]  # the judge and its companions, in autograder/
@@ -46,30 +47,31 @@ class Judge(Configurable):
     )
 
 
-def judge_mounts(archive: Path, handin_size: int) -> Mounts:
+def judge_mounts(archive: Path, handin_size: int, assignment: Assignment) -> Mounts:
     """What the judge sees besides the system: its own code and the hand-in archive, read-only, and no /proc; an
     in-memory folder of handin_size bytes to unpack the archive into, and a small /tmp for the libraries it imports,
-    before it forbids itself every write (autograder/judge.py)."""
+    before it forbids itself every write (autograder/judge.py); and what the assignment lets its sandboxes read."""
     return Mounts(
         workdir="/grader",
         tmpfs={"/submission": handin_size, "/tmp": JUDGE_TMP_SIZE},
         read_only={
             "/grader/handin.tar": str(archive),
             **{f"/grader/{module}": str(REPO / "autograder" / module) for module in JUDGE_MODULES},
+            **{folder: folder for folder in assignment.readable},
         },
         proc=False,
         # absl (imported by TensorFlow) looks for a writable temporary folder unless told where tests write.
-        environment={"PYTHONSAFEPATH": "1", "HOME": "/grader", "TEST_TMPDIR": "/tmp"},
+        environment={**assignment.environment, "PYTHONSAFEPATH": "1", "HOME": "/grader", "TEST_TMPDIR": "/tmp"},
     )
 
 
 class RunningJudge:
     """One judge process in its sandbox, with the pipe its events come on."""
 
-    def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict]) -> None:
+    def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict], assignment: Assignment) -> None:
         events_read, events_write = os.pipe()
         command = [sys.executable, "-I", "/grader/judge.py", "--events-fd", str(events_write)]
-        with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit)) as launch:
+        with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit, assignment)) as launch:
             pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
             self.process = launch.start((events_write,), **pipes)
         os.close(events_write)
@@ -97,8 +99,9 @@ class RunningJudge:
 class Supervisor:
     """Runs the judge, restarting it past a cell that hangs or crashes it, and collects the graded verdicts."""
 
-    def __init__(self, settings: Judge, log: logging.Logger, cells: list[dict], handin: dict, archive: Path):
-        self.settings, self.log, self.cells, self.handin, self.archive = settings, log, cells, handin, archive
+    def __init__(self, settings: Judge, log: logging.Logger, cells: list[dict], assignment: Assignment, archive: Path):
+        self.settings, self.log, self.cells, self.archive = settings, log, cells, archive
+        self.assignment = assignment
         self.sandbox = Sandbox(parent=settings)
         self.graded = [cell["id"] for cell in cells if cell["kind"] == "graded"]
         self.verdicts: dict[str, dict] = {}
@@ -130,7 +133,8 @@ class Supervisor:
         return {cell: self.verdicts.get(cell) or failure("JudgeError", reason) for cell in self.graded}
 
     def _start(self) -> RunningJudge:
-        return RunningJudge(self.sandbox, self.archive, [cell for cell in self.cells if cell["kind"] == "setup"])
+        setup = [cell for cell in self.cells if cell["kind"] == "setup"]
+        return RunningJudge(self.sandbox, self.archive, setup, self.assignment)
 
     def _run_judge(self) -> bool:
         """One judge process; True when it judged every cell left, False when it was stopped in one."""
@@ -140,7 +144,7 @@ class Supervisor:
             judge.send(
                 {
                     "cells": [cell for cell in self.cells if cell["kind"] != "setup"],
-                    "handin": self.handin,
+                    "handin": self.assignment.handin,
                     "skip": list(self.verdicts),
                     "poisoned": self.poisoned,
                     "failed_steps": self.failed_steps,

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 from traitlets.config import Config
 
+from autograder.assignment import Assignment
 from autograder.supervisor import Judge, Supervisor
 
 CELL_TIMEOUT = 5  # seconds: each cell here takes milliseconds (the judge's start is timed apart)
@@ -58,7 +59,8 @@ def judged(
     ]
     handin = handin or {"functions": {name: {} for name in functions}}
     archive = archive or handed_in(folder, functions)
-    supervisor = Supervisor(Judge(config=config), logging.getLogger("judge"), judge_cells, handin, archive)
+    assignment = Assignment("judged", folder, handin=handin)
+    supervisor = Supervisor(Judge(config=config), logging.getLogger("judge"), judge_cells, assignment, archive)
     verdicts = supervisor.judge_all("")
     assert HIDDEN not in json.dumps(verdicts)
     return verdicts, supervisor

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from autograder import REPO
+from autograder.assignment import find
 from autograder.grading import load_course_config
 from autograder.probing import probe_sandboxes
 from autograder.sandbox import Mounts, Sandbox, started
@@ -25,7 +26,7 @@ def reports() -> dict[str, dict]:
     port = listener.getsockname()[1]
     os.environ[PLANTED_VARIABLE] = "planted-in-the-grader"
     try:
-        return probe_sandboxes(load_course_config(REPO), (port,))
+        return probe_sandboxes(load_course_config(REPO), find(), (port,))
     finally:
         del os.environ[PLANTED_VARIABLE]
         listener.close()
@@ -118,7 +119,7 @@ def test_the_judge_forbids_itself_every_write_before_loading_a_hand_in(tmp_path)
     )
     archive = tmp_path / "handin.tar"
     archive.touch()
-    mounts = judge_mounts(archive, 1 << 20)
+    mounts = judge_mounts(archive, 1 << 20, find())
     with started(Sandbox(), [sys.executable, "-I", "-c", code], mounts, stdout=subprocess.PIPE) as judge:
         printed = judge.communicate(timeout=60)[0].decode().split("\n")
     assert printed[:4] == ["True", "denied Permission denied", "denied Permission denied", "child 2"]

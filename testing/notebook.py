@@ -1,0 +1,56 @@
+"""Load a notebook's helper functions into this process, to test them from the command line.
+
+Only the set-up cell and the answer cells that do nothing but define functions are run (the decoder, the batch
+preprocessing, the top-k): building ResNet50 or exporting is left to the notebook itself.
+"""
+
+import ast
+import linecache
+import os
+import re
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+STUDENT_NOTEBOOK = REPO / "notebooks" / "serving_keras_resnet" / "serving_keras_resnet.ipynb"
+SETUP_CELL = "setup"
+DEFINES_A_FUNCTION = re.compile(r"^def ", re.MULTILINE)
+
+
+class NotebookError(Exception):
+    """The notebook cannot be loaded as it is; the message says which cell and what to do."""
+
+
+def load_helpers(path: Path) -> dict:
+    """The namespace of the notebook's set-up cell and its function-only answer cells, run in order."""
+    os.environ.setdefault("SAMPLES_DIR", str(REPO / "samples"))  # the notebook's own default is relative to it
+    os.environ.setdefault("RESNET_WEIGHTS", "none")
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as error:
+        raise NotebookError(f"cannot read {path} ({error}): expected the assignment's notebook") from error
+    namespace: dict = {"__name__": "notebook"}
+    for number, cell in enumerate(nb.cells, start=1):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type != "code" or not (grade_id == SETUP_CELL or is_answer(cell)):
+            continue
+        where = f"cell {number} ('{grade_id}') of {path.name}"
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError as error:
+            if not DEFINES_A_FUNCTION.search(cell.source):
+                continue  # an unfinished answer that defines no helper: not needed here
+            raise NotebookError(
+                f"{where} is not valid Python (line {error.lineno}: {error.msg}): fill in its ??? first"
+            ) from error
+        if grade_id == SETUP_CELL or all(isinstance(node, ast.FunctionDef) for node in tree.body):
+            filename = f"<{path.name}, cell {number}>"
+            # AutoGraph reads a function's source to convert it: keep the cell's where the linecache finds it
+            linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(keepends=True), filename)
+            exec(compile(tree, filename, "exec"), namespace)
+    return namespace
+
+
+def is_answer(cell: nbformat.NotebookNode) -> bool:
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))

@@ -1,0 +1,73 @@
+"""The command-line tests beside the notebook (testing/): they pass on the solution, fail on each mutant in the
+test named for its mistake, and say in one line what to do with a notebook whose helpers are still blank."""
+
+import copy
+import io
+import subprocess
+import sys
+import unittest
+
+import nbformat
+import pytest
+
+from autograder import REPO, SOLUTION
+from autograder.fixtures import MUTANTS, apply_edits
+from testing import test_helpers  # as a module: pytest must not collect its tests on the student's notebook
+
+MUTANT_FAILS = {
+    "means_in_rgb_without_flip": "test_channel_order_is_bgr_with_means_subtracted",
+    "batch_first_image_only": "test_batch_rows_follow_their_images",
+    "top_k_ascending": "test_top_k_keeps_five_classes_most_probable_first",
+}
+
+
+def failing_tests(notebook) -> set[str]:
+    """Run HelperTests on notebook in this process; the names of the tests that fail or err."""
+    tests = test_helpers.HelperTests
+    tests.notebook, tests.helpers = notebook, None
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(tests)
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(suite)
+    return {test.id().rsplit(".", 1)[-1] for test, _ in result.failures + result.errors}
+
+
+@pytest.fixture
+def quiet_notebook_env(monkeypatch) -> None:
+    monkeypatch.setenv("SAMPLES_DIR", str(REPO / "samples"))
+    monkeypatch.setenv("RESNET_WEIGHTS", "none")
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANT_FAILS))
+def test_each_mutant_fails_the_test_named_for_its_mistake(tmp_path, quiet_notebook_env, mutant: str) -> None:
+    notebook = tmp_path / f"{mutant}.ipynb"
+    nbformat.write(apply_edits(nbformat.read(SOLUTION, as_version=4), MUTANTS[mutant]), notebook)
+    assert failing_tests(notebook) == {MUTANT_FAILS[mutant]}
+
+
+def test_the_solution_passes_every_test(quiet_notebook_env) -> None:
+    assert failing_tests(SOLUTION) == set()
+
+
+def run(module: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_from_the_command_line_the_solution_passes_and_a_blank_notebook_fails_in_one_line(tmp_path) -> None:
+    passed = run("testing.test_helpers", str(SOLUTION))
+    assert passed.returncode == 0, passed.stderr[-3000:]
+    assert "OK" in passed.stderr
+    unfilled = tmp_path / "unfilled.ipynb"
+    release = nbformat.read(REPO / "notebooks" / SOLUTION.parent.name / SOLUTION.name, as_version=4)
+    nbformat.write(copy.deepcopy(release), unfilled)
+    failed = run("testing.test_helpers", str(unfilled))
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "error: cell 15 ('decode_answer') of unfilled.ipynb is not valid Python (line 6: invalid syntax): "
+        "fill in its ??? first"
+    )
+
+
+def test_the_eager_example_shows_what_each_helper_returns() -> None:
+    shown = run("testing.eager_example", str(SOLUTION))
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "cat_sample.jpg decoded: shape (224, 224, 3), dtype float32" in shown.stdout
+    assert "rows equal: True" in shown.stdout
