@@ -79,6 +79,12 @@ MUTANTS: dict[str, list[Edit]] = {
     "export_without_signatures": [
         Edit("part6", 'SIGNATURES = {"serving_default": predict, "predict": predict}', "SIGNATURES = None")
     ],
+    "rest_jpegs_not_base64": [Edit("rest_answer", 'base64.b64encode(jpeg).decode("ascii")', 'jpeg.decode("latin-1")')],
+    "grpc_input_renamed": [Edit("grpc_answer", 'request.inputs["images"]', 'request.inputs["jpegs"]')],
+    "grpc_signature_renamed": [Edit("grpc_answer", 'signature_name = "serving_default"', 'signature_name = "serving"')],
+    "labels_parsed_in_reverse": [
+        Edit("labels_answer", "zip(row_classes, row_probabilities", "zip(row_classes[::-1], row_probabilities[::-1]")
+    ],
 }
 
 # Correct answers that differ from the solution, which must earn full points.

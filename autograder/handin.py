@@ -5,9 +5,10 @@ It writes one archive, the only host file the kernel may write, holding what the
 (autograder/assignment.py says what that is):
 - functions/: a SavedModel with each function traced for its input signature (graphs only, no Python code),
   with the weights of the tracked objects (the model) that the graphs read;
-- values.json: each spec's shape and dtype, each number, the folder of each path, and why anything could not
-  be handed in;
+- values.json: each spec's shape and dtype, each number, each JSON value, the folder of each path, and why
+  anything could not be handed in;
 - arrays.npz: each array;
+- messages/<name>.bin: each protocol buffer message, serialized;
 - paths/<name>/: a copy of the folder each path names (the export).
 Nothing here decides a verdict: a separate process, the judge, runs the tests on what this hands in.
 """
@@ -19,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 SPEC_FILE = "/grader/handin.json"
+JSON_LIMIT = 16 << 20  # characters of each JSON value handed in
 ARCHIVE = "/grader/handin.tar"
 
 
@@ -29,7 +31,7 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
 
     errors: dict[str, str] = {}
     explain = _explainer(namespace, spec)
-    values: dict = {"specs": {}, "numbers": {}, "paths": {}, "errors": errors}
+    values: dict = {"specs": {}, "numbers": {}, "json": {}, "paths": {}, "errors": errors}
     module = tf.Module()
     for name in spec.get("tracked", []):
         if name in namespace and hasattr(namespace[name], "weights"):
@@ -54,6 +56,22 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
             values["numbers"][name] = float(namespace[name])
         except (KeyError, TypeError, ValueError) as error:
             errors[name] = _missing(name, namespace.get(name), "a number", explain, error)
+    for name in spec.get("json", []):
+        try:
+            text = json.dumps(namespace[name], allow_nan=False)
+            if len(text) > JSON_LIMIT:
+                raise ValueError(f"{len(text):,} characters of JSON; the limit is {JSON_LIMIT:,}")
+            values["json"][name] = json.loads(text)
+        except (KeyError, TypeError, ValueError, RecursionError) as error:
+            expected = "JSON data (dicts, lists, text, numbers)"
+            errors[name] = _missing(name, namespace.get(name), expected, explain, error)
+    messages = {}
+    for name, message_type in spec.get("messages", {}).items():
+        value = namespace.get(name)
+        if type(value).__module__ + "." + type(value).__name__ == message_type:
+            messages[name] = value.SerializeToString()
+        else:
+            errors[name] = _missing(name, value, f"a {message_type.rsplit('.', 1)[-1]}", explain)
     arrays = {}
     for name in spec.get("arrays", []):
         try:
@@ -65,6 +83,9 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
         tar.add(os.path.join(scratch, "functions"), "functions")
         np.savez(os.path.join(scratch, "arrays.npz"), **arrays)
         tar.add(os.path.join(scratch, "arrays.npz"), "arrays.npz")
+        for name, data in messages.items():
+            Path(scratch, f"{name}.bin").write_bytes(data)
+            tar.add(os.path.join(scratch, f"{name}.bin"), f"messages/{name}.bin")
         for name in spec.get("paths", []):
             folder = Path(str(namespace.get(name, "")))
             if name in namespace and folder.is_dir() and not folder.is_symlink():

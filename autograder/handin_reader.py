@@ -3,9 +3,10 @@
 Everything here is untrusted data, read inside the judge's sandbox, whose limits bound it: the archive is a plain
 (uncompressed) tar of at most MAX_MEMBERS plain files and folders, unpacked into an in-memory folder of fixed size.
 Only the names the assignment says are handed in are bound, each checked for its kind (a function, a spec, a
-number, an array, a folder); a name that is missing or malformed is bound to nothing, and its reason is kept to
-explain the tests that need it. Arrays are loaded without pickles. Only the standard library, NumPy and TensorFlow:
-the judge imports this file from its read-only folder.
+number, JSON data, an array, a protocol buffer message, a folder); a name that is missing or malformed is bound to
+nothing, and its reason is kept to explain the tests that need it. Arrays are loaded without pickles; a message is
+parsed as the type the assignment names, never one the hand-in names. Only the standard library, NumPy, TensorFlow
+and the assignment's message types: the judge imports this file from its read-only folder.
 """
 
 import json
@@ -14,6 +15,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 MAX_MEMBERS = 10_000
+VALUES_LIMIT = 64 << 20  # bytes of values.json read at most
 MAX_DEPTH = 32
 MESSAGE_LIMIT = 600  # characters of an error message kept in a verdict
 NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
@@ -99,8 +101,9 @@ def handed_in_namespace(spec: dict, folder: Path, poisoned: dict[str, str], repo
     import tensorflow as tf
 
     try:
-        values = json.loads((folder / "values.json").read_text())
-    except (OSError, ValueError):
+        values_file = folder / "values.json"
+        values = json.loads(values_file.read_bytes()) if values_file.stat().st_size <= VALUES_LIMIT else None
+    except (OSError, ValueError, RecursionError):
         values = None
     if not isinstance(values, dict):
         return {name: Unavailable(NOTHING_HANDED_IN) for name in spec.get("functions", {})}, {"*": NOTHING_HANDED_IN}
@@ -120,6 +123,10 @@ def handed_in_namespace(spec: dict, folder: Path, poisoned: dict[str, str], repo
         bind(namespace, missing, name, _tensor_spec(_entry(values, "specs", name)), "a tf.TensorSpec")
     for name in spec.get("numbers", []):
         bind(namespace, missing, name, _number(_entry(values, "numbers", name)), "a number")
+    for name in spec.get("json", []):
+        bind(namespace, missing, name, _entry(values, "json", name), "JSON data")
+    for name, message_type in spec.get("messages", {}).items():
+        bind(namespace, missing, name, _message(folder / "messages" / f"{name}.bin", message_type), "a message")
     for name in spec.get("paths", []):
         bind(namespace, missing, name, _folder(folder, _entry(values, "paths", name), name), "a folder")
     try:
@@ -143,7 +150,8 @@ def bind(namespace: dict, missing: dict[str, str], name: str, value: object, kin
 def _names(spec: dict) -> set[str]:
     return {
         *spec.get("functions", {}),
-        *(name for kind in ("specs", "numbers", "arrays", "paths") for name in spec.get(kind, [])),
+        *spec.get("messages", {}),
+        *(name for kind in ("specs", "numbers", "json", "arrays", "paths") for name in spec.get(kind, [])),
     }
 
 
@@ -176,3 +184,17 @@ def _number(entry: object) -> float | None:
 def _folder(folder: Path, entry: object, name: str) -> Path | None:
     expected = f"paths/{name}"
     return folder / expected if entry == expected and (folder / expected).is_dir() else None
+
+
+def _message(path: Path, message_type: str) -> object | None:
+    """The message serialized in path, parsed as message_type ("package.module.Class"), or None."""
+    import importlib
+
+    from google.protobuf.message import DecodeError
+
+    module, _, name = message_type.rpartition(".")
+    try:
+        data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+        return None if data is None else getattr(importlib.import_module(module), name).FromString(data)
+    except (OSError, DecodeError):
+        return None

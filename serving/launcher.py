@@ -1,7 +1,9 @@
-"""Start the local model server as a subprocess on free loopback ports and wait until it serves: what the tests,
-the benchmarks and anyone scripting a session need."""
+"""Start a model server as a subprocess on free loopback ports and wait until it serves: TensorFlow Serving's
+tensorflow_model_server when it is on PATH (for the notebook), else the repository's local model server; what the
+notebook, the tests, the benchmarks and anyone scripting a session need."""
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 READY_TIMEOUT_SECONDS = 180
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # the server is local: never through a proxy
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -22,10 +25,23 @@ def free_port() -> int:
 
 
 class LocalServer:
-    """`with LocalServer(base_path) as server:` gives server.grpc_address and server.rest_url."""
+    """`with LocalServer(base_path) as server:` gives server.grpc_address and server.rest_url.
 
-    def __init__(self, model_base_path: Path, model_name: str = "resnet", log_path: Path | None = None, **flags):
+    With prefer_tf_serving, TensorFlow Serving's own server is used when `tensorflow_model_server` is on PATH; both
+    take the same flags.
+    """
+
+    def __init__(
+        self,
+        model_base_path: Path,
+        model_name: str = "resnet",
+        log_path: Path | None = None,
+        prefer_tf_serving: bool = False,
+        **flags,
+    ):
         self.model_base_path, self.model_name, self.flags = model_base_path, model_name, flags
+        self.tf_serving = shutil.which("tensorflow_model_server") if prefer_tf_serving else None
+        self.kind = "TensorFlow Serving" if self.tf_serving else "the local model server"
         self.grpc_port, self.rest_port = free_port(), free_port()
         self.grpc_address = f"127.0.0.1:{self.grpc_port}"
         self.rest_url = f"http://127.0.0.1:{self.rest_port}"
@@ -40,13 +56,18 @@ class LocalServer:
             "model_base_path": self.model_base_path,
             **self.flags,
         }
-        return [sys.executable, "-m", "serving.model_server", *(f"--{key}={value}" for key, value in options.items())]
+        program = [self.tf_serving] if self.tf_serving else [sys.executable, "-m", "serving.model_server"]
+        return [*program, *(f"--{key}={value}" for key, value in options.items())]
 
-    def __enter__(self) -> "LocalServer":
+    def start(self) -> "LocalServer":
+        """Start the server and return once it serves a version; an error with its log if it cannot."""
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         self.wait_until_available()
         return self
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
 
     def wait_until_available(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -57,11 +78,11 @@ class LocalServer:
                 return
             time.sleep(0.2)
         self.stop()
-        raise TimeoutError(f"model server not available after {READY_TIMEOUT_SECONDS} s:\n{self.log()}")
+        raise TimeoutError(f"{self.log()}\nthe model server did not serve within {READY_TIMEOUT_SECONDS} s (log above)")
 
     def available_versions(self) -> list[int]:
         try:
-            with urllib.request.urlopen(f"{self.rest_url}/v1/models/{self.model_name}", timeout=5) as response:
+            with DIRECT.open(f"{self.rest_url}/v1/models/{self.model_name}", timeout=5) as response:
                 statuses = json.load(response)["model_version_status"]
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return []

@@ -54,7 +54,7 @@ def json_strings(alias: str, value: Any, signature: SignatureDef) -> Any:
     if isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str):
         try:
             return base64.b64decode(value["b64"], validate=True)
-        except binascii.Error as error:
+        except (binascii.Error, ValueError) as error:  # ValueError: text that is not even ASCII
             raise invalid_argument(f"input '{alias}' has a \"b64\" value that is not valid base64: {error}") from None
     check_input_dtype(alias, JSON_DTYPES.get(type(value), types_pb2.DT_INVALID), signature)
     shown = json.dumps(value)[:80]

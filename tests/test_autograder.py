@@ -32,7 +32,7 @@ from autograder.sandbox import MIB
 
 pytestmark = pytest.mark.timeout(1200)  # the batch is graded once, in the first test that needs it
 
-CELL_TIMEOUT = 20  # seconds a kernel cell may run: the slowest correct one takes about 5, 10 under load
+CELL_TIMEOUT = 40  # seconds a kernel cell may run: the slowest, starting the model server, takes 8, 20 under load
 JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct one, the export check, takes about 4
 LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
 PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"
@@ -43,17 +43,21 @@ GRADED_CELLS = {
     "test_batch_shape": 5,
     "test_batch_identical_rows": 5,
     "test_batch_different_rows": 10,
-    "test_topk_planted": 10,
-    "test_topk_batch": 10,
+    "test_topk_planted": 5,
+    "test_topk_batch": 5,
     "test_servable_outputs": 15,
-    "test_export_signatures": 10,
-    "test_export_reloaded_output": 10,
+    "test_export_signatures": 5,
+    "test_export_reloaded_output": 5,
+    "test_served_requests": 10,
+    "test_served_labels": 10,
 }
 ALL = set(GRADED_CELLS)
 DECODE = {"test_decode_shape_dtype", "test_decode_range", "test_decode_channel_order"}
 TOP_K = {"test_topk_planted", "test_topk_batch"}
 EXPORT = {"test_export_signatures", "test_export_reloaded_output"}
 SERVABLE = {"test_servable_outputs"}
+SERVED = {"test_served_requests", "test_served_labels"}
+LABELS = {"test_served_labels"}  # the requests are right, but what comes back is not the in-process servable's
 # The graded cells each graded student must fail; they keep full points in every other cell.
 EXPECTED_FAILURES = {
     "solution": set(),
@@ -61,7 +65,7 @@ EXPECTED_FAILURES = {
     "unfilled_release": ALL,
     "decode_one_channel": ALL - TOP_K,
     # grayscale JPEGs decode to one channel, which preprocess_input cannot flip
-    "decode_without_channels": DECODE | {"test_servable_outputs", "test_export_reloaded_output"},
+    "decode_without_channels": DECODE | {"test_servable_outputs", "test_export_reloaded_output"} | LABELS,
     "no_preprocess_input": {"test_decode_range", "test_decode_channel_order"},
     "preprocess_tf_mode": {"test_decode_channel_order"},
     "preprocess_torch_mode": {"test_decode_channel_order"},
@@ -70,20 +74,25 @@ EXPECTED_FAILURES = {
     "top_k_of_3": TOP_K | {"test_servable_outputs", "test_export_signatures"},
     "top_k_ascending": TOP_K | SERVABLE,
     "softmax_applied_again": TOP_K,
-    "signature_input_renamed": EXPORT,
-    "signature_outputs_swapped": EXPORT,
-    "export_without_signatures": EXPORT,
+    "signature_input_renamed": EXPORT | LABELS,  # REST's row format needs no input name; gRPC's does
+    "signature_outputs_swapped": EXPORT | LABELS,
+    "export_without_signatures": EXPORT | LABELS,
+    "rest_jpegs_not_base64": SERVED,
+    "grpc_input_renamed": SERVED,
+    "grpc_signature_renamed": SERVED,
+    "labels_parsed_in_reverse": LABELS,
     # Graphs that attack the judge: only the cells that call them fail, each with its reason.
-    "hostile_graph_never_returns": TOP_K | SERVABLE | EXPORT,
+    "hostile_graph_never_returns": TOP_K | SERVABLE | EXPORT | SERVED,
     # Kernel attacks (autograder/attacks): each fails and changes nothing. Added to the release, they earn
     # nothing; added to the solution, they do not cost it a point; added to a mutant, they do not fix it.
     **{f"hostile_{attack}": ALL for attack, base in KERNEL_ATTACKS.items() if base == "release"},
     "hostile_resources": set(),
     "hostile_monkeypatch_tests": TOP_K | SERVABLE,  # its answers are top_k_ascending's
     # its answers are export_without_signatures'; the text it forged for max_value is no number
-    "hostile_forged_handin": EXPORT | {"test_decode_range"},
+    "hostile_forged_handin": EXPORT | LABELS | {"test_decode_range"},
     "edited_metadata": set(),
-    "fake_servable": ALL - {"test_export_signatures"},  # the right signature, on a servable without a model
+    # the right signature and requests, on a servable without a model, which answers as itself over both APIs
+    "fake_servable": ALL - {"test_export_signatures"} - SERVED,
     # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
     "smithjohn_12345": ALL,
     "John_Smith_123456": ALL,

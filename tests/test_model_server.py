@@ -2,6 +2,8 @@
 metadata and status, TF Serving's error codes, a defined result for every bad input, and parallel clients."""
 
 import io
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -212,6 +214,11 @@ BAD_REST_BODIES = {
     ),
     "wrong dtype": (lambda jpeg: {"inputs": [[0.5, 0.5]]}, 400, "has dtype DT_FLOAT; the signature expects DT_STRING"),
     "bad base64": (lambda jpeg: {"instances": [{"b64": "not base64!"}]}, 400, "not valid base64"),
+    "raw bytes as text instead of base64": (
+        lambda jpeg: {"instances": [{"b64": jpeg.decode("latin-1")}]},
+        400,
+        "not valid base64",
+    ),
     "request over the size limit": (
         lambda jpeg: {"instances": [b64(bytes(SERVER_MAX_REQUEST_BYTES))]},
         413,
@@ -254,3 +261,23 @@ def test_eight_parallel_clients_get_their_own_answers(request, server, serving_s
 def test_server_refuses_to_start_without_a_version(tmp_path):
     with pytest.raises(RuntimeError, match="no version folder"), LocalServer(tmp_path):
         pass
+
+
+def test_tensorflow_serving_is_preferred_when_installed(tmp_path, monkeypatch):
+    binary = tmp_path / "bin" / "tensorflow_model_server"
+    binary.parent.mkdir()
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+    assert LocalServer(tmp_path, prefer_tf_serving=True).command()[:3] == [sys.executable, "-m", "serving.model_server"]
+    monkeypatch.setenv("PATH", f"{binary.parent}{os.pathsep}{tmp_path / 'nothing-here'}")
+    server = LocalServer(tmp_path, "resnet", prefer_tf_serving=True)
+    assert server.kind == "TensorFlow Serving"
+    assert server.command() == [
+        str(binary),
+        f"--port={server.grpc_port}",
+        f"--rest_api_port={server.rest_port}",
+        "--model_name=resnet",
+        f"--model_base_path={tmp_path}",
+    ]
+    assert LocalServer(tmp_path).command()[0] == sys.executable  # tests and benchmarks measure the local server

@@ -30,6 +30,9 @@ EXPECTED_BLANKS = {
         "serving_input_spec = ???  # any number of JPEG strings",
     ],
     "signature_answer": ["signature_input = ???  # the input clients send", "return ???"],
+    "rest_answer": ["instances = ???"],
+    "grpc_answer": ["request.model_spec.signature_name = ???", "???"],
+    "labels_answer": ["???", "grpc_outputs = ???"],
 }
 MARKED_LINE = re.compile(r"^(?P<code>.*?)\s*(#.*)?### SOLUTION(:\s*(?P<text>.*\S))?\s*$")
 

@@ -76,9 +76,7 @@ def test_no_secrets_and_no_grader_environment(reports, sandbox: str) -> None:
     assert PLANTED_VARIABLE not in report["environment"]
     assert set(report["environment"]) <= {
         *Sandbox().base_environment(),
-        "SAMPLES_DIR",
-        "RESNET_WEIGHTS",
-        "TF_CPP_MIN_LOG_LEVEL",
+        *find().environment,  # the assignment's: SAMPLES_DIR, SERVING_DIR, RESNET_WEIGHTS, TF_CPP_MIN_LOG_LEVEL
         "PYTHONSAFEPATH",
         "TEST_TMPDIR",
         "PWD",
