@@ -26,12 +26,13 @@ VENV_BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def copied_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch course with the repository's assignment copied in as COPY, its notebook renamed to match, and
-    the samples its settings point to; its nbgrader configuration is the repository's."""
+    the folders its settings point to; its nbgrader configuration is the repository's."""
     root = tmp_path_factory.mktemp("course")
     folder = root / "solutions" / COPY
     shutil.copytree(SOLUTION.parent, folder, ignore=shutil.ignore_patterns("keras_servable", ".ipynb_checkpoints"))
     (folder / SOLUTION.name).rename(folder / f"{COPY}.ipynb")
-    (root / "samples").symlink_to(REPO / "samples", target_is_directory=True)
+    for data in ("samples", "serving"):  # the folders its settings let the notebook read
+        (root / data).symlink_to(REPO / data, target_is_directory=True)
     shutil.copy(REPO / "nbgrader_config.py", root)
     (root / "autograder").symlink_to(REPO / "autograder", target_is_directory=True)
     return root
@@ -83,7 +84,8 @@ def copy_with_settings(tmp_path: Path, old: str, new: str) -> Path:
     settings = folder / SETTINGS_FILE
     assert old in settings.read_text()
     settings.write_text(settings.read_text().replace(old, new))
-    (tmp_path / "samples").symlink_to(REPO / "samples", target_is_directory=True)
+    for data in ("samples", "serving"):
+        (tmp_path / data).symlink_to(REPO / data, target_is_directory=True)
     return folder
 
 
