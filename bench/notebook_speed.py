@@ -29,6 +29,7 @@ CELL_TIMEOUT_SECONDS = 600
 
 def run_env(samples: Path, servable_dir: Path) -> dict[str, str]:
     env = {**os.environ, "RESNET_WEIGHTS": "none", "SAMPLES_DIR": str(samples), "SERVABLE_DIR": str(servable_dir)}
+    env["SERVING_DIR"] = str(REPO / "serving")  # Part 8's model server, wherever the notebook is run from
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("SERVABLE_VERSION", None)
     return env

@@ -42,6 +42,7 @@ def notebook_env(servable_dir: Path, **settings: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in {"RESNET_WEIGHTS", "SERVABLE_VERSION"}}
     env.update(offline_env())
     env.update(SAMPLES_DIR=str(SAMPLES), SERVABLE_DIR=str(servable_dir), TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(SERVING_DIR=str(REPO / "serving"))  # Part 8's model server, wherever the notebook runs
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.update(settings)
     return env
