@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 MAX_MEMBERS = 10_000
 VALUES_LIMIT = 64 << 20  # bytes of values.json read at most
+MESSAGE_BYTES_LIMIT = 64 << 20  # bytes of a handed-in message parsed at most
 MAX_DEPTH = 32
 MESSAGE_LIMIT = 600  # characters of an error message kept in a verdict
 NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
@@ -194,7 +195,8 @@ def _message(path: Path, message_type: str) -> object | None:
 
     module, _, name = message_type.rpartition(".")
     try:
-        data = path.read_bytes() if path.is_file() and not path.is_symlink() else None
-        return None if data is None else getattr(importlib.import_module(module), name).FromString(data)
-    except (OSError, DecodeError):
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MESSAGE_BYTES_LIMIT:
+            return None
+        return getattr(importlib.import_module(module), name).FromString(path.read_bytes())
+    except (OSError, DecodeError, MemoryError):
         return None

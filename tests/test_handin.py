@@ -9,7 +9,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 from autograder.handin import hand_in
-from autograder.handin_reader import JudgedFunction, handed_in_namespace, unpack
+from autograder.handin_reader import MESSAGE_BYTES_LIMIT, JudgedFunction, handed_in_namespace, unpack
 
 REQUEST_TYPE = "tensorflow_serving.apis.predict_pb2.PredictRequest"
 
@@ -72,10 +72,11 @@ def test_a_forged_message_or_oversized_values_are_no_answer(tmp_path: Path) -> N
     hand_in({"body": [1], "request": predict_pb2.PredictRequest()}, spec, str(archive))
     unpacked = tmp_path / "unpacked"
     assert unpack(archive, unpacked) == ""
-    (unpacked / "messages" / "request.bin").write_bytes(b"\xff\xff\xff")  # no PredictRequest parses from this
-    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
-    assert "request" not in bound and missing["request"] == "request was not handed in as a message"
-    assert bound["body"] == [1]
+    for forged in (b"\xff\xff\xff", bytes(MESSAGE_BYTES_LIMIT + 1)):  # no PredictRequest; too large to parse
+        (unpacked / "messages" / "request.bin").write_bytes(forged)
+        bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+        assert "request" not in bound and missing["request"] == "request was not handed in as a message"
+        assert bound["body"] == [1]
     (unpacked / "values.json").write_text('{"json": {"body": "' + "x" * (64 << 20) + '"}}')
     bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
     assert "body" not in bound and missing == {"*": "the notebook handed nothing in: it did not run to the end"}
