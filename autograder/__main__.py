@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     grading.add_argument("--quiet", action="store_true", help="no progress bar")
     grading.add_argument(
-        "--assignment", help=f"the assignment graded: a folder of solutions/ (default: the only one there; {choices})"
+        "--assignment",
+        help=f"the assignment graded: a folder of solutions/ ({choices}; default: the only one), or a folder's path",
     )
     probing = commands.add_parser(
         "probe",

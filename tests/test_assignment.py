@@ -6,7 +6,6 @@ import csv
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -16,11 +15,11 @@ from autograder import REPO, SOLUTION
 from autograder.__main__ import main
 from autograder.assignment import SETTINGS_FILE, AssignmentError, find, load
 from autograder.fixtures import MUTANTS, apply_edits
+from tests.helpers import VENV_BIN
 from tests.test_autograder import CELL_TIMEOUT, EXPECTED_FAILURES, GRADED_CELLS
 
 COPY = "copied_lesson"
 MUTANT = "top_k_ascending"
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
