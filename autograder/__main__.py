@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     grading.add_argument("--quiet", action="store_true", help="no progress bar")
     grading.add_argument(
+        "--scheduler",
+        help="grade on a Dask cluster: the address of its scheduler, tcp://HOST:8786 (default: grade on this machine)",
+    )
+    grading.add_argument(
         "--assignment",
         help=f"the assignment graded: a folder of solutions/ ({choices}; default: the only one), or a folder's path",
     )
@@ -55,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             cell_timeout=args.cell_timeout,
             jobs=args.jobs,
             assignment=assignment,
+            scheduler=args.scheduler,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,6 +7,8 @@ filed for grading, and only the graded notebook is kept. Submissions are graded 
 once; nbgrader's SQLite gradebook takes their short writes one at a time.
 """
 
+import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -16,7 +18,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from autograder.assignment import Assignment, find
 from autograder.export import PerCellCsvExportPlugin, StudentRecord
 from autograder.notes import take_notes
 from autograder.sandbox import check_tools
+from autograder.step_times import take_times, timed
 from autograder.submissions import Submission, SubmissionLimits, read_batch
 
 # The last error line of a traceback: "SomeError: what happened".
@@ -67,6 +70,7 @@ class StudentResult:
     name: str = ""
     seconds: float = 0.0
     disk_bytes: int = 0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds of each step (autograder/step_times.py)
 
     @property
     def note(self) -> str:
@@ -99,6 +103,7 @@ def grade(
     limits: SubmissionLimits | None = None,
     settings: Config | None = None,
     assignment: Assignment | None = None,
+    scheduler: str | None = None,
 ) -> GradingRun:
     """Grade every student's notebook in submissions (a folder or a .zip, plain or as an LMS downloads it); write
     reports to out.
@@ -106,27 +111,59 @@ def grade(
     cell_timeout overrides the configured limit, in seconds, on each cell of a submission, in its kernel and in
     the judge; jobs is how many submissions are graded at once (default: one per core); limits bound what is read
     from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say);
-    assignment is the one graded (default: the only one in solutions/).
+    assignment is the one graded (default: the only one in solutions/); with scheduler, the address of a Dask
+    scheduler, each submission is graded on one of its workers (autograder/cluster.py) instead of here.
     """
     started = time.monotonic()
     _put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
-    check_tools()
-    if not submissions.exists():
-        raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
-    assignment = assignment or find()
-    batch = read_batch(submissions, assignment.notebook_name, limits or SubmissionLimits())
+    limits = limits or SubmissionLimits()
+    if scheduler:
+        from autograder.cluster import cluster_grader
+
+        graders = cluster_grader(scheduler)  # connects first: a cluster that is not there stops the run at once
+    else:
+        check_tools()
+        graders = contextlib.nullcontext(
+            functools.partial(grade_each, jobs=jobs or default_jobs(), memory=limits.grading_memory)
+        )
+    with graders as grade_submissions:
+        if not submissions.exists():
+            raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
+        overrides = Config()
+        if cell_timeout:
+            overrides.Execute.timeout = cell_timeout
+            overrides.Judge.cell_timeout = cell_timeout
+        overrides.merge(settings or Config())
+        run = grade_batch(
+            submissions,
+            out,
+            show_progress,
+            limits,
+            prepare_course(out / "course", assignment or find(), overrides),
+            grade_submissions,
+        )
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def grade_batch(
+    submissions: Path,
+    out: Path,
+    show_progress: bool,
+    limits: SubmissionLimits,
+    course: "GradingCourse",
+    grade_submissions: Callable[["GradingCourse", list["StudentResult"]], Iterator["StudentResult"]],
+) -> GradingRun:
+    """Read the batch, release the assignment in the course, file each readable notebook, grade them all with
+    grade_submissions (here, or on a cluster), then export the grades, the feedback and the chart."""
+    assignment = course.assignment
+    batch = read_batch(submissions, assignment.notebook_name, limits)
     out.mkdir(parents=True, exist_ok=True)
-    overrides = Config()
-    if cell_timeout:
-        overrides.Execute.timeout = cell_timeout
-        overrides.Judge.cell_timeout = cell_timeout
-    overrides.merge(settings or Config())
-    course = prepare_course(out / "course", assignment, overrides)
     api = course.api()
-    _check(api.generate_assignment(assignment.name, force=True), "generate_assignment")
+    check_outcome(api.generate_assignment(assignment.name, force=True), "generate_assignment")
 
     run = GradingRun(out, skipped=batch.skipped)
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
@@ -136,8 +173,7 @@ def grade(
     pending = [file_submission(course, submission, max_score) for submission in batch.submissions]
     progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
-    memory = (limits or SubmissionLimits()).grading_memory
-    for result in grade_each(course, pending, jobs or default_jobs(), memory):
+    for result in grade_submissions(course, pending):
         run.results.append(result)
         progress.write(_table_row(result))
         progress.update()
@@ -146,7 +182,6 @@ def grade(
 
     export(api, assignment, run)
     write_histogram(run, assignment)
-    run.seconds = time.monotonic() - started
     return run
 
 
@@ -295,12 +330,24 @@ def unreadable_reason(notebook: bytes, name: str) -> str:
 
 
 def autograde(course: GradingCourse, result: StudentResult) -> None:
-    """nbgrader autograde of one student, keeping only the graded notebook, then its feedback."""
-    api, name = course.api(), course.assignment.name
+    """nbgrader autograde of one student, keeping only the graded notebook, then its feedback; how long each step
+    took (result.steps) adds up to the submission's time."""
+    api = course.api()
     started = time.monotonic()
     take_notes()  # none of an earlier submission's
+    take_times()
+    try:
+        _autograde_and_give_feedback(api, course, result)
+    finally:
+        result.seconds = time.monotonic() - started
+        result.steps = take_times()
+        whole_steps = sum(seconds for step, seconds in result.steps.items() if ": " not in step)
+        result.steps["nbgrader's own steps"] = round(result.seconds - whole_steps, 3)
+
+
+def _autograde_and_give_feedback(api: NbGraderAPI, course: GradingCourse, result: StudentResult) -> None:
+    name = course.assignment.name
     outcome = api.autograde(name, result.student_id, force=True, create=True)
-    result.seconds = time.monotonic() - started
     result.notes += take_notes()
     keep_only(course.graded_folder(result.student_id), course.assignment.notebook_name)
     if not outcome["success"]:
@@ -308,7 +355,8 @@ def autograde(course: GradingCourse, result: StudentResult) -> None:
         return
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         result.score = gradebook.find_submission(name, result.student_id).score
-    feedback = api.generate_feedback(name, result.student_id, force=True)
+    with timed("feedback"):
+        feedback = api.generate_feedback(name, result.student_id, force=True)
     if not feedback["success"]:
         result.problem = "feedback failed: " + real_error(feedback.get("error") or "", feedback.get("log") or "")
     result.disk_bytes = sum(_size(course.root / step / result.student_id) for step in ("autograded", "feedback"))
@@ -379,7 +427,8 @@ def _table_row(result: StudentResult) -> str:
     return f"{result.student_id:24} {score:>13} {result.seconds:6.1f} s  {result.problem or 'graded'}"
 
 
-def _check(outcome: dict, step: str) -> None:
+def check_outcome(outcome: dict, step: str) -> None:
+    """An nbgrader step that failed stops the run, with nbgrader's error."""
     if not outcome["success"]:
         raise RuntimeError(f"nbgrader {step} failed:\n{outcome.get('error') or outcome.get('log')}")
 

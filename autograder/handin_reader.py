@@ -40,7 +40,8 @@ class JudgedFunction:
     @property
     def variables(self) -> list:
         """The variables its graph reads, as a traced function lists them (a test may count a model's weights)."""
-        return list(self.function.get_concrete_function().variables)
+        concrete = getattr(self.function, "get_concrete_function", None)  # a handed-in trace is concrete already
+        return list((concrete() if concrete else self.function).variables)
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         import tensorflow as tf

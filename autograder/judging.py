@@ -21,6 +21,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder import REPO
 from autograder.assignment import Assignment, load
+from autograder.step_times import timed
 from autograder.supervisor import Judge, Supervisor, failure
 
 HAND_IN_CELL_ID = "grader-hand-in"
@@ -96,7 +97,8 @@ class JudgeGradedCells(NbGraderPreprocessor):
         judging: Judging = resources.pop("judging")
         nb.cells = [cell for cell in nb.cells if cell.get("id") != HAND_IN_CELL_ID]
         try:
-            verdicts = judging.supervisor.judge_all(judging.stopped)
+            with timed("judge, after the kernel"):
+                verdicts = judging.supervisor.judge_all(judging.stopped)
         finally:
             judging.discard()
         for cell in nb.cells:

@@ -24,9 +24,10 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 
-from autograder.judging import HAND_IN_MODULE, Judging
+from autograder.judging import HAND_IN_CELL_ID, HAND_IN_MODULE, Judging
 from autograder.notes import add_note
 from autograder.sandbox import MIB, Launch, Mounts, Sandbox
+from autograder.step_times import record
 
 SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
 CONNECTION_FILE = "/grader/connection.json"
@@ -123,11 +124,12 @@ class SandboxedExecute(Execute):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
         self._output_bytes: dict[int, int] = {}
-        self._running, self._started = -1, 0.0
+        self._running, self._started, self._cells_seconds = -1, 0.0, 0.0
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
-        self._output_bytes, self._running = {}, -1
-        self._deadline = time.monotonic() + self.notebook_timeout
+        self._output_bytes, self._running, self._cells_seconds = {}, -1, 0.0
+        started = time.monotonic()
+        self._deadline = started + self.notebook_timeout
         self._judging: Judging | None = resources.get("judging")
         try:
             return super().preprocess(nb, resources, km)
@@ -141,6 +143,8 @@ class SandboxedExecute(Execute):
             if self._judging:  # judging will not happen: nothing else stops the judge and removes its folder
                 self._judging.discard()
             raise
+        finally:
+            record("kernel start and stop", time.monotonic() - started - self._cells_seconds)
 
     async def async_start_new_kernel_client(self) -> Any:
         client = await super().async_start_new_kernel_client()
@@ -153,7 +157,20 @@ class SandboxedExecute(Execute):
         self._running, self._started = index, time.monotonic()
         if self._started >= self._deadline:
             raise NotebookTimeout()
-        return super().preprocess_cell(cell, resources, index)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            self._time_cell(cell, time.monotonic() - self._started)
+
+    def _time_cell(self, cell: NotebookNode, seconds: float) -> None:
+        """Record a cell's time (autograder/step_times.py): the hand-in, or a notebook cell by its grade id."""
+        self._cells_seconds += seconds
+        if cell.get("id") == HAND_IN_CELL_ID:
+            record("hand-in", seconds)
+        elif cell.cell_type == "code" and cell.source:
+            record("notebook in the kernel", seconds)
+            grade_id = str(cell.metadata.get("nbgrader", {}).get("grade_id") or "ungraded cells")
+            record(f"kernel: {grade_id[:60]}", seconds)
 
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
         """A cell's time limit, cut to what is left of the notebook's."""

@@ -23,6 +23,7 @@ from traitlets.config import Configurable
 from autograder import REPO
 from autograder.assignment import Assignment
 from autograder.sandbox import MIB, Mounts, Sandbox
+from autograder.step_times import record
 
 JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py"]  # the judge and its companions, in autograder/
 JUDGE_TMP_SIZE = 64 * MIB
@@ -163,6 +164,7 @@ class Supervisor:
     def _follow(self, judge: RunningJudge) -> tuple[bool, dict]:
         """Read the judge's events until it is done, dies, or overruns a deadline; what it was doing at the end."""
         state: dict = {"ready": False, "cell": None, "calling": None, "timed_out": False, "output": b""}
+        state.update(step="judge: waiting to start", since=time.monotonic())
         selector = selectors.DefaultSelector()
         selector.register(judge.events, selectors.EVENT_READ, "events")
         selector.register(judge.process.stdout, selectors.EVENT_READ, "output")
@@ -194,6 +196,8 @@ class Supervisor:
     def _event(self, event: dict, state: dict) -> bool:
         """Take one event into the state; True when the judge is done."""
         kind = event.pop("event")
+        if kind in ("ready", "loaded", "cell", "done"):
+            self._time_step(state, kind, event.get("id"))
         if kind == "ready":
             state.update(ready=True, started=True)
         elif kind == "cell":
@@ -208,6 +212,13 @@ class Supervisor:
             self.verdicts[event.pop("id")] = event
             state["cell"] = None
         return kind == "done"
+
+    def _time_step(self, state: dict, kind: str, cell: str | None) -> None:
+        """Record the step that this event ends (autograder/step_times.py) and start the next."""
+        now = time.monotonic()
+        record(state["step"], now - state["since"])
+        following = {"ready": "judge: load hand-in", "loaded": "judge: between cells", "cell": f"judge: {cell}"}
+        state.update(step=following.get(kind, ""), since=now)
 
     def _record_stop(self, state: dict, returncode: int | None) -> None:
         cell, calling = state["cell"], state["calling"]

@@ -21,7 +21,7 @@ from bench.report import draw_chart, judge_goals, print_table
 from bench.settings import FULL, QUICK, Settings
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("notebook", "validate", "ceiling", "raw_model", "servable", "local_server", "grader", "scaling")
+SECTIONS = ("notebook", "validate", "ceiling", "raw_model", "servable", "local_server", "grader", "cluster", "scaling")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -118,6 +118,12 @@ def measure_all(settings: Settings, args: argparse.Namespace, workdir: Path) -> 
     plain = run.sections.get("notebook", {}).get("seconds", {}).get("median")
     grader = run.section(
         "grader", lambda: grading_speed.grading(settings.grading_serial, settings.grading_batches, plain, workdir)
+    )
+    largest = max(settings.grading_batches)
+    run.section(
+        "cluster",
+        lambda: grading_speed.on_cluster(largest, grader["jobs"], grader["batch_seconds"][str(largest)], workdir),
+        needs=("grader",),
     )
     run.section(
         "scaling",

@@ -1,13 +1,14 @@
 """Autograding copies of the solution, sandboxed, against a plain run of the same notebook: one at a time for the
 cost of grading one submission, then batches of growing size, graded in parallel as instructors run them, to show
-how grading time scales with the number of submissions."""
+how grading time scales with the number of submissions; and the largest batch again on a local Dask cluster with as
+many one-thread workers as jobs, for what grading on a cluster costs over grading here."""
 
 from pathlib import Path
 
 import nbformat
 
 from autograder import NOTEBOOK, SOLUTION
-from autograder.grading import GradingRun, default_jobs, grade
+from autograder.grading import GradingRun, StudentResult, default_jobs, grade
 from bench.stats import figure
 
 
@@ -41,6 +42,7 @@ def grading(serial: int, batches: tuple[int, ...], plain_seconds: float | None, 
     batch_seconds = {str(count): round(graded(count, jobs, workdir, done).seconds, 1) for count in batches}
     result = {
         "seconds_per_submission": figure([r.seconds for r in one_at_a_time.results], 2),
+        "breakdown_s": breakdown(one_at_a_time.results),
         "disk_mb_per_graded_submission": figure([r.disk_bytes / 1e6 for r in one_at_a_time.results], 3),
         "jobs": jobs,
         "batch_seconds": batch_seconds,
@@ -48,10 +50,43 @@ def grading(serial: int, batches: tuple[int, ...], plain_seconds: float | None, 
     }
     if str(serial) in batch_seconds:
         result[f"parallel_speedup_at_{serial}"] = round(one_at_a_time.seconds / batch_seconds[str(serial)], 2)
+    largest = max(batches)
+    result["throughput_s_per_submission"] = round(batch_seconds[str(largest)] / largest, 2)  # at full parallelism
+    result["throughput_measured_on_submissions"] = largest
     if plain_seconds:
-        largest = max(batches)
         result["ratio_to_plain_run"] = round(result["seconds_per_submission"]["median"] / plain_seconds, 3)
         result[f"batch_of_{largest}_ratio_to_plain_runs"] = round(
             batch_seconds[str(largest)] / (largest * plain_seconds), 3
         )
     return result
+
+
+def breakdown(results: list[StudentResult]) -> dict[str, dict]:
+    """Each grading step's seconds (autograder/step_times.py) over the submissions graded one at a time: the whole
+    steps first, which add up to a submission's time, then their parts, slowest first."""
+    steps = {step for result in results for step in result.steps}
+    figures = {step: figure([result.steps.get(step, 0.0) for result in results], 2) for step in steps}
+    order = sorted(steps, key=lambda step: (": " in step, -figures[step]["median"]))
+    return {step: figures[step] for step in order}
+
+
+def on_cluster(count: int, jobs: int, local_seconds: float, workdir: Path) -> dict:
+    """The batch of count graded on a local Dask cluster of `jobs` single-threaded worker processes, against the
+    same batch graded here with `jobs` workers (local_seconds, from the grader section of the same run)."""
+    from distributed import LocalCluster
+
+    folder = submissions(workdir / f"submissions_cluster_{count}", count)
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        run = grade(
+            folder, workdir / f"graded_cluster_{count}", show_progress=False, scheduler=cluster.scheduler_address
+        )
+    if any(result.score != result.max_score for result in run.results):
+        raise RuntimeError(f"the solution did not earn full marks on the cluster: see {run.grades_csv}")
+    seconds, local_seconds = round(run.seconds, 1), round(local_seconds, 1)
+    return {
+        "submissions": count,
+        "workers": jobs,
+        "seconds": seconds,
+        "local_seconds": local_seconds,
+        "overhead": round(seconds / local_seconds - 1, 3),
+    }

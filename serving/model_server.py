@@ -54,6 +54,57 @@ def batching_parameters(args: argparse.Namespace) -> BatchingParameters | None:
     return BatchingParameters() if args.enable_batching else None
 
 
+class ModelServer:
+    """TF Serving's gRPC and REST APIs over one model manager, served by threads of this process: what `main` runs,
+    and what a notebook runs in its own kernel (serving/launcher.py), where a new process would spend seconds
+    importing TensorFlow again."""
+
+    def __init__(self, args: argparse.Namespace, batching: BatchingParameters | None = None) -> None:
+        self.args = args
+        self.manager = ModelManager(
+            args.model_name,
+            args.model_base_path.resolve(),
+            args.file_system_poll_wait_seconds,
+            args.max_image_pixels,
+            batching,
+        )
+        self.grpc_server: grpc.Server | None = None
+        self.http = None
+        self._stopped = False
+        self._ports = threading.Lock()  # a stop while the model loads means the ports are never opened
+
+    def start(self) -> None:
+        """Load the highest version, then answer on both ports (unless stopped meanwhile)."""
+        args = self.args
+        self.manager.start()
+        with self._ports:
+            if self._stopped:
+                return
+            limits = [("grpc.max_receive_message_length", args.max_request_bytes)]
+            executor = futures.ThreadPoolExecutor(max_workers=args.grpc_max_threads)
+            self.grpc_server = grpc.server(executor, options=limits)
+            add_services(self.grpc_server, self.manager)
+            self.grpc_server.add_insecure_port(f"{args.host}:{args.port}")
+            self.grpc_server.start()
+            log.info("gRPC: %s:%d (model %s)", args.host, args.port, args.model_name)
+            if args.rest_api_port:
+                self.http = rest_server(args.host, args.rest_api_port, self.manager, args.max_request_bytes)
+                threading.Thread(target=self.http.serve_forever, name="rest", daemon=True).start()
+                log.info("REST: http://%s:%d/v1/models/%s", args.host, args.rest_api_port, args.model_name)
+
+    def stop(self, grace: float = 2.0) -> None:
+        """Stop watching for versions and answering; requests in flight get grace seconds to finish."""
+        log.info("shutting down")
+        self.manager.stop()
+        with self._ports:
+            self._stopped = True
+            if self.http is not None:
+                self.http.shutdown()
+                self.http.server_close()
+            if self.grpc_server is not None:
+                self.grpc_server.stop(grace=grace).wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -68,33 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if batching:
         log.info("batching: %s", batching)
-    manager = ModelManager(
-        args.model_name, base_path, args.file_system_poll_wait_seconds, args.max_image_pixels, batching
-    )
-    manager.start()
-
-    limits = [("grpc.max_receive_message_length", args.max_request_bytes)]
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.grpc_max_threads), options=limits)
-    add_services(grpc_server, manager)
-    grpc_server.add_insecure_port(f"{args.host}:{args.port}")
-    grpc_server.start()
-    log.info("gRPC: %s:%d (model %s)", args.host, args.port, args.model_name)
-
-    http = None
-    if args.rest_api_port:
-        http = rest_server(args.host, args.rest_api_port, manager, args.max_request_bytes)
-        threading.Thread(target=http.serve_forever, name="rest", daemon=True).start()
-        log.info("REST: http://%s:%d/v1/models/%s", args.host, args.rest_api_port, args.model_name)
-
+    server = ModelServer(args, batching)
+    server.start()
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
-    log.info("shutting down")
-    manager.stop()
-    if http is not None:
-        http.shutdown()
-    grpc_server.stop(grace=2).wait()
+    server.stop()
     return 0
 
 

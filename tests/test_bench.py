@@ -11,6 +11,15 @@ import bench.__main__ as bench
 from autograder import SOLUTION
 
 SECTIONS = list(bench.SECTIONS)
+# The whole steps of grading a submission, which add up to its time (autograder/step_times.py).
+GRADING_STEPS = {
+    "kernel start and stop",
+    "notebook in the kernel",
+    "hand-in",
+    "judge, after the kernel",
+    "feedback",
+    "nbgrader's own steps",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +54,19 @@ def test_figures_are_medians_with_their_spread(quick_run):
     assert set(sections["local_server"]["latency_ms"]) == {"in-process", "grpc", "rest"}
     assert set(sections["notebook"]["breakdown_s"]) >= {"imports and setup", "model build", "export", "tests"}
     assert sections["grader"]["batch_seconds"].keys() == {"1"}
+    steps = sections["grader"]["breakdown_s"]
+    whole_steps = {step: fig["median"] for step, fig in steps.items() if ": " not in step}
+    assert set(whole_steps) == GRADING_STEPS
+    assert sum(whole_steps.values()) == pytest.approx(sections["grader"]["seconds_per_submission"]["median"], abs=0.05)
+    assert {
+        "kernel: export",
+        "judge: load hand-in",
+        "judge: test_servable_outputs",
+        "judge: fresh_process_check",
+    } <= set(steps)
+    cluster = sections["cluster"]
+    assert cluster["submissions"] == 1 and cluster["workers"] == sections["grader"]["jobs"]
+    assert cluster["overhead"] == round(cluster["seconds"] / cluster["local_seconds"] - 1, 3)
     assert {goal["goal"] for goal in results["goals"]} >= {"autograding one submission / plain run"}
     assert results["machine"]["cores"] >= 1
 

@@ -80,3 +80,32 @@ def test_a_forged_message_or_oversized_values_are_no_answer(tmp_path: Path) -> N
     (unpacked / "values.json").write_text('{"json": {"body": "' + "x" * (64 << 20) + '"}}')
     bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
     assert "body" not in bound and missing == {"*": "the notebook handed nothing in: it did not run to the end"}
+
+
+def test_the_notebook_s_own_trace_is_handed_in_when_it_takes_exactly_the_input(tmp_path: Path) -> None:
+    """Tracing ResNet50 again costs seconds: a concrete function for the very input is handed in as it is."""
+    weight = tf.Variable(10.0)
+    own_trace = tf.function(lambda x: x * weight).get_concrete_function(tf.TensorSpec([None], tf.float32))
+    scalar_trace = tf.function(lambda x: x * weight).get_concrete_function(tf.TensorSpec([], tf.float32))
+    namespace = {
+        "model": type("Model", (), {"weights": [weight]})(),
+        "add_one": lambda x: x + 1,
+        "served": own_trace,  # the notebook's trace of its servable: handed in as it is
+        "served_scalar": scalar_trace,  # traced for another input: the Python function is traced instead
+    }
+    spec = {
+        "tracked": ["model"],
+        "functions": {
+            "served": {"input": [[None], "float32"], "from": "add_one"},
+            "served_scalar": {"input": [[None], "float32"], "from": "add_one"},
+        },
+    }
+    archive = tmp_path / "handin.tar"
+    assert hand_in(namespace, spec, str(archive)) == {}
+    unpacked = tmp_path / "unpacked"
+    assert unpack(archive, unpacked) == ""
+    bound, _ = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+    assert bound["served"](tf.constant([1.0, 2.0])).numpy().tolist() == [10.0, 20.0]
+    assert [variable.numpy() for variable in bound["served"].variables] == [10.0]
+    assert bound["served_scalar"](tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 3.0]
+    assert bound["served_scalar"].variables == []

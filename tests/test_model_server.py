@@ -4,6 +4,7 @@ metadata and status, TF Serving's error codes, a defined result for every bad in
 import io
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -15,7 +16,9 @@ from PIL import Image
 from tensorflow.core.framework import types_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, get_model_status_pb2
 
+from serving import launcher
 from serving.launcher import LocalServer
+from serving.model_server import ModelServer
 from tests.conftest import SERVER_MAX_REQUEST_BYTES
 from tests.helpers import SAMPLES
 from tests.serving_requests import (
@@ -258,8 +261,9 @@ def test_eight_parallel_clients_get_their_own_answers(request, server, serving_s
         assert sum(pool.map(client, range(8))) == 8 * REQUESTS_PER_CLIENT
 
 
-def test_server_refuses_to_start_without_a_version(tmp_path):
-    with pytest.raises(RuntimeError, match="no version folder"), LocalServer(tmp_path):
+@pytest.mark.parametrize("in_process_server", [False, True], ids=["subprocess", "in-process"])
+def test_server_refuses_to_start_without_a_version(tmp_path, in_process_server):
+    with pytest.raises(RuntimeError, match="no version folder"), LocalServer(tmp_path, in_process=in_process_server):
         pass
 
 
@@ -281,3 +285,48 @@ def test_tensorflow_serving_is_preferred_when_installed(tmp_path, monkeypatch):
         f"--model_base_path={tmp_path}",
     ]
     assert LocalServer(tmp_path).command()[0] == sys.executable  # tests and benchmarks measure the local server
+
+
+def test_in_process_server_answers_logs_to_its_file_only_and_stops(
+    solution_run, serving_signature, good_jpeg, tmp_path, capfd
+):
+    """What the notebook runs in its kernel: same answers, nothing printed (a notebook would show it), ports freed."""
+    log_path = tmp_path / "server.log"
+    with LocalServer(solution_run.servable_dir, log_path=log_path, in_process=True) as server:
+        assert server.process is None and server.alive()
+        expected = in_process(serving_signature, [good_jpeg])
+        assert_same_answer(grpc_predict(server, [good_jpeg]), expected)
+        assert_same_answer(rest_predict(server, [good_jpeg]), expected)
+    assert not server.alive()
+    assert "serving resnet version 1" in log_path.read_text()
+    assert capfd.readouterr().err == ""
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{server.rest_url}/v1/models/resnet", timeout=5, proxies={"http": ""})
+    with pytest.raises(grpc.RpcError):
+        grpc_status(server)
+
+
+@pytest.mark.parametrize("in_process_server", [False, True], ids=["subprocess", "in-process"])
+def test_a_version_that_cannot_load_is_an_error_with_the_log(tmp_path, in_process_server):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_bytes(b"not a SavedModel")
+    with (
+        pytest.raises(RuntimeError, match="version 1 failed to load"),
+        LocalServer(tmp_path, in_process=in_process_server),
+    ):
+        pass
+
+
+def test_an_in_process_server_that_never_loads_times_out_instead_of_hanging(tmp_path, monkeypatch):
+    """A warm-up that never returns (a graph that loops forever, say) keeps only its own thread: the caller waits
+    in sleeps, which an interrupt or the deadline ends, as for a subprocess."""
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "saved_model.pb").write_bytes(b"never loaded")
+    never = threading.Event()
+    monkeypatch.setattr(launcher, "READY_TIMEOUT_SECONDS", 2)
+    monkeypatch.setattr(ModelServer, "start", lambda self: never.wait())
+    server = LocalServer(tmp_path, log_path=tmp_path / "server.log", in_process=True)
+    with pytest.raises(TimeoutError, match="did not serve within 2 s"):
+        server.start()
+    never.set()
+    assert not server.alive()

@@ -1,0 +1,172 @@
+"""Grading on a Dask cluster (autograder/cluster.py): a real `dask scheduler` and two `dask worker` processes on
+loopback. The grades equal a local run's, cell by cell; a worker killed while it grades loses nothing and counts
+nothing twice; a scheduler that does not answer is a one-line error that names its address."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
+from autograder.__main__ import main
+from autograder.fixtures import with_answers
+from autograder.grading import GradingRun, grade
+from tests.helpers import VENV_BIN, unused_loopback_port
+
+PARTS_1_TO_4 = (
+    "decode",
+    "batch",
+    "topk",
+)  # answer cells whose grade ids start so: their tests pass, the rest fail quickly
+WORKERS = ("worker-1", "worker-2")
+
+
+@dataclass
+class Cluster:
+    address: str
+    processes: dict[str, subprocess.Popen]  # the scheduler and each worker, by name
+
+
+def start(name: str, command: list[str], folder: Path) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    log = (folder / f"{name}.log").open("wb")
+    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    from distributed import Client
+
+    logs = tmp_path_factory.mktemp("cluster")
+    port = unused_loopback_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m"]
+    processes = {
+        "scheduler": start(
+            "scheduler",
+            [*dask, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            logs,
+        )
+    }
+    for name in WORKERS:
+        worker = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+        processes[name] = start(name, [*dask, *worker, "--name", name], logs)
+    try:
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(len(WORKERS), timeout=120)
+        yield Cluster(address, processes)
+    finally:
+        for process in processes.values():
+            process.kill()
+            process.wait()
+
+
+def first_parts_only() -> nbformat.NotebookNode:
+    """The release with the answers of Parts 1 to 4 filled in: quick to grade, and worth some of the points."""
+    solution = nbformat.read(SOLUTION, as_version=4)
+    return with_answers(
+        {
+            cell.id: cell.source
+            for cell in solution.cells
+            if cell.metadata.get("nbgrader", {}).get("solution")
+            and cell.metadata.nbgrader.grade_id.startswith(PARTS_1_TO_4)
+        }
+    )
+
+
+def submissions(folder: Path, students: dict[str, nbformat.NotebookNode | str]) -> Path:
+    for student, notebook in students.items():
+        (folder / student).mkdir(parents=True)
+        if isinstance(notebook, str):
+            (folder / student / NOTEBOOK).write_text(notebook)
+        else:
+            nbformat.write(notebook, folder / student / NOTEBOOK)
+    return folder
+
+
+def rows(run: GradingRun) -> dict[str, dict]:
+    with run.grades_csv.open() as file:
+        table = list(csv.DictReader(file))
+    assert len({row["student_id"] for row in table}) == len(table), "a student counted twice"
+    return {row["student_id"]: row for row in table}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("batch")
+    students = {"first_parts": first_parts_only(), "untouched": nbformat.read(RELEASE, 4), "not_json": "{not json"}
+    return submissions(folder / "submissions", students)
+
+
+@pytest.fixture(scope="module")
+def local_run(batch: Path) -> GradingRun:
+    """The batch graded on this machine, as without --scheduler."""
+    return grade(batch, batch.parent / "local", show_progress=False, jobs=2)
+
+
+def test_grades_on_the_cluster_equal_a_local_run_cell_by_cell(cluster, batch, local_run, tmp_path) -> None:
+    out = tmp_path / "cluster"
+    run = grade(batch, out, show_progress=False, scheduler=cluster.address)
+    local, distributed = rows(local_run), rows(run)
+    assert distributed == local
+    assert 0 < float(local["first_parts"]["score"]) < float(local["first_parts"]["max_score"])
+    assert "not a notebook" in distributed["not_json"]["note"]
+    for student in ("first_parts", "untouched"):
+        assert (out / "feedback" / student / f"{Path(NOTEBOOK).stem}.html").is_file()
+        graded = nbformat.read(out / "course" / "autograded" / student / SOLUTION.parent.name / NOTEBOOK, 4)
+        assert any(cell.get("outputs") for cell in graded.cells if cell.metadata.get("nbgrader", {}).get("grade"))
+    assert (out / "grades.png").is_file()
+
+
+def test_an_unreachable_scheduler_is_a_one_line_error_naming_it(batch, tmp_path, capsys) -> None:
+    address = f"tcp://127.0.0.1:{unused_loopback_port()}"
+    args = ["grade", str(batch), "--out", str(tmp_path), "--scheduler", address]
+    assert main(args) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: no Dask scheduler answers at " + address) and "\n" not in error
+
+
+def test_a_worker_killed_while_it_grades_loses_nothing_and_counts_nothing_twice(cluster, local_run, tmp_path) -> None:
+    from distributed import Client
+
+    students = {f"student_{number}": first_parts_only() for number in range(1, 4)}
+    folder = submissions(tmp_path / "submissions", students)
+    finished: dict[str, GradingRun] = {}
+    grading = threading.Thread(
+        target=lambda: finished.update(run=grade(folder, tmp_path / "out", False, scheduler=cluster.address))
+    )
+    grading.start()
+    victim = killed_while_grading(Client(cluster.address, timeout="30s"), cluster)
+    grading.join(timeout=600)
+    assert victim in WORKERS and "run" in finished
+    assert cluster.processes[victim].wait(timeout=30) == -signal.SIGKILL
+    graded = rows(finished["run"])
+    assert set(graded) == set(students)
+    expected = {name: value for name, value in rows(local_run)["first_parts"].items() if name != "student_id"}
+    for student, row in graded.items():
+        assert {name: value for name, value in row.items() if name != "student_id"} == expected, student
+
+
+def killed_while_grading(client, cluster: Cluster) -> str:
+    """Kill, with SIGKILL, the first worker seen grading a submission for 3 s; its name."""
+    with client:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            busy = [address for address, tasks in client.processing().items() if tasks]
+            if busy:
+                time.sleep(3)
+                names = {address: info["name"] for address, info in client.scheduler_info()["workers"].items()}
+                name = names[busy[0]]
+                cluster.processes[name].send_signal(signal.SIGKILL)
+                return name
+            time.sleep(0.2)
+    raise AssertionError("no worker took a submission within 300 s")
