@@ -73,10 +73,8 @@ demo: setup
 		$(SOLUTION) $(DEMO_OUT)/$(ASSIGNMENT).ipynb
 	@echo "Executed notebook: $(DEMO_OUT)/$(ASSIGNMENT).ipynb; servable versions: $$(ls keras_servable)"
 
-# Two pytest workers, each module on one of them: while the grading tests wait on kernels, judges and time limits,
-# the other tests use the cores.
 test: setup lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest
 
 lint: setup
 	$(BIN)/ruff check .
