@@ -9,6 +9,7 @@ once; nbgrader's SQLite gradebook takes their short writes one at a time.
 
 import contextlib
 import functools
+import itertools
 import json
 import multiprocessing
 import os
@@ -170,10 +171,12 @@ def grade_batch(
         for submission in batch.submissions:
             gradebook.update_or_create_student(submission.student_id)
         max_score = gradebook.find_assignment(assignment.name).max_score
-    pending = [file_submission(course, submission, max_score) for submission in batch.submissions]
-    progress = tqdm(total=len(pending), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
+    results = [file_submission(course, submission, max_score) for submission in batch.submissions]
+    unreadable = [result for result in results if result.problem]
+    readable = [result for result in results if not result.problem]
+    progress = tqdm(total=len(results), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
-    for result in grade_submissions(course, pending):
+    for result in itertools.chain(unreadable, grade_submissions(course, readable)):
         run.results.append(result)
         progress.write(_table_row(result))
         progress.update()
@@ -203,16 +206,28 @@ class GradingCourse:
     def graded_folder(self, student_id: str) -> Path:
         return self.root / "autograded" / student_id / self.assignment.name
 
+    def feedback_folder(self, student_id: str) -> Path:
+        return self.root / "feedback" / student_id / self.assignment.name
 
-def grade_each(course: GradingCourse, pending: list[StudentResult], jobs: int, memory: int) -> Iterator[StudentResult]:
-    """Autograde the readable submissions in `jobs` worker processes, yielding each result as it is done.
+    def submitted_path(self, student_id: str) -> Path:
+        """Where nbgrader's autograde reads the student's notebook."""
+        return self.root / "submitted" / student_id / self.assignment.name / self.assignment.notebook_name
+
+    def file_notebook(self, student_id: str, notebook: bytes) -> None:
+        """File the notebook where autograde reads it, with fixed modes (the sandbox reads it as another user)."""
+        path = self.submitted_path(student_id)
+        path.parent.mkdir(mode=0o755, parents=True)
+        path.write_bytes(notebook)
+        path.chmod(0o644)
+
+
+def grade_each(course: GradingCourse, readable: list[StudentResult], jobs: int, memory: int) -> Iterator[StudentResult]:
+    """Autograde the filed submissions in `jobs` worker processes, yielding each result as it is done.
 
     A worker may use `memory` bytes of data. A worker that dies (out of memory, say) takes with it only the
     submissions it was grading at the time; each of those is then graded again alone, so that only the one that
     kills its worker again fails, with a note.
     """
-    readable = [result for result in pending if not result.problem]
-    yield from (result for result in pending if result.problem)
     suspects = yield from graded_in_workers(course, readable, jobs, memory)
     for result in suspects:
         if (yield from graded_in_workers(course, [result], 1, memory)):
@@ -299,11 +314,7 @@ def file_submission(course: GradingCourse, submission: Submission, max_score: fl
     if submission.notebook is not None and not result.problem:
         result.problem = unreadable_reason(submission.notebook, course.assignment.notebook_name)
     if not result.problem:
-        folder = course.root / "submitted" / submission.student_id / course.assignment.name
-        folder.mkdir(mode=0o755, parents=True)
-        path = folder / course.assignment.notebook_name
-        path.write_bytes(submission.notebook)
-        path.chmod(0o644)
+        course.file_notebook(submission.student_id, submission.notebook)
     return result
 
 

@@ -119,11 +119,9 @@ def measure_all(settings: Settings, args: argparse.Namespace, workdir: Path) -> 
     grader = run.section(
         "grader", lambda: grading_speed.grading(settings.grading_serial, settings.grading_batches, plain, workdir)
     )
-    largest = max(settings.grading_batches)
     run.section(
         "cluster",
-        lambda: grading_speed.on_cluster(largest, grader["jobs"], grader["batch_seconds"][str(largest)], workdir),
-        needs=("grader",),
+        lambda: grading_speed.on_cluster(settings.cluster_submissions, settings.cluster_rounds, workdir),
     )
     run.section(
         "scaling",

@@ -1,7 +1,7 @@
 """Autograding copies of the solution, sandboxed, against a plain run of the same notebook: one at a time for the
 cost of grading one submission, then batches of growing size, graded in parallel as instructors run them, to show
-how grading time scales with the number of submissions; and the largest batch again on a local Dask cluster with as
-many one-thread workers as jobs, for what grading on a cluster costs over grading here."""
+how grading time scales with the number of submissions; and a batch graded on a local Dask cluster with as many
+one-thread workers as jobs, taking turns with the same batch graded here, for what a cluster costs over grading here."""
 
 from pathlib import Path
 
@@ -70,23 +70,37 @@ def breakdown(results: list[StudentResult]) -> dict[str, dict]:
     return {step: figures[step] for step in order}
 
 
-def on_cluster(count: int, jobs: int, local_seconds: float, workdir: Path) -> dict:
-    """The batch of count graded on a local Dask cluster of `jobs` single-threaded worker processes, against the
-    same batch graded here with `jobs` workers (local_seconds, from the grader section of the same run)."""
+def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
+    """A batch of count graded on a local Dask cluster of one single-threaded worker process per core, and here with
+    as many jobs, taking turns for `rounds` rounds (the first goes first in odd rounds), so that a machine whose
+    speed drifts slows both alike. Each cluster is started for its run, and its start is not counted."""
     from distributed import LocalCluster
 
+    jobs = default_jobs()
     folder = submissions(workdir / f"submissions_cluster_{count}", count)
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        run = grade(
-            folder, workdir / f"graded_cluster_{count}", show_progress=False, scheduler=cluster.scheduler_address
-        )
-    if any(result.score != result.max_score for result in run.results):
-        raise RuntimeError(f"the solution did not earn full marks on the cluster: see {run.grades_csv}")
-    seconds, local_seconds = round(run.seconds, 1), round(local_seconds, 1)
+    out = workdir / f"graded_cluster_{count}"
+
+    def here() -> GradingRun:
+        return grade(folder, out, show_progress=False, jobs=jobs)
+
+    def on_a_cluster() -> GradingRun:
+        with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            return grade(folder, out, show_progress=False, scheduler=cluster.scheduler_address)
+
+    seconds: dict[str, list[float]] = {"here": [], "cluster": []}
+    for number in range(rounds):
+        turns = [("here", here), ("cluster", on_a_cluster)]
+        for where, grade_batch in turns if number % 2 == 0 else turns[::-1]:
+            run = grade_batch()
+            if any(result.score != result.max_score for result in run.results):
+                raise RuntimeError(f"the solution did not earn full marks graded {where}: see {run.grades_csv}")
+            seconds[where].append(run.seconds)
+    local, cluster = figure(seconds["here"], 1), figure(seconds["cluster"], 1)
     return {
         "submissions": count,
         "workers": jobs,
-        "seconds": seconds,
-        "local_seconds": local_seconds,
-        "overhead": round(seconds / local_seconds - 1, 3),
+        "seconds": cluster,
+        "local_seconds": local,
+        "overhead": round(cluster["median"] / local["median"] - 1, 3),
+        "overhead_by_round": [round(c / h - 1, 3) for h, c in zip(seconds["here"], seconds["cluster"], strict=True)],
     }

@@ -46,8 +46,10 @@ def table_rows(results: dict) -> list[tuple[str, str, str]]:
         elif isinstance(value, dict):
             for key, inner in value.items():
                 walk(section, f"{name} {key}".strip(), inner)
+        elif isinstance(value, list):
+            rows.append((section, name, ", ".join(map(shown, value))))
         elif isinstance(value, int | float | str) and name not in ("status",):
-            rows.append((section, name, f"{value:g}" if isinstance(value, float) else str(value)))
+            rows.append((section, name, shown(value)))
 
     for section, figures in results["sections"].items():
         walk(section, "", figures)
@@ -55,6 +57,10 @@ def table_rows(results: dict) -> list[tuple[str, str, str]]:
         verdict = {True: "MET", False: "MISSED", None: "not measured"}[goal["met"]]
         rows.append(("goal", f"{goal['goal']} {goal['target']}", f"{goal['value']} {verdict}"))
     return rows
+
+
+def shown(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def print_table(results: dict) -> None:

@@ -14,6 +14,8 @@ class Settings:
     notebook_runs: int = 3
     grading_serial: int = 4  # submissions graded one at a time: the cost of one, and the parallel speed-up
     grading_batches: tuple[int, ...] = (1, 4, 40)  # submissions per parallel grading run: scaling and throughput
+    cluster_submissions: int = 12  # graded on a local Dask cluster and here, taking turns
+    cluster_rounds: int = 2
 
 
 FULL = Settings()
@@ -27,4 +29,6 @@ QUICK = Settings(
     notebook_runs=1,
     grading_serial=1,
     grading_batches=(1,),
+    cluster_submissions=1,
+    cluster_rounds=1,
 )

@@ -125,6 +125,16 @@ def test_grades_on_the_cluster_equal_a_local_run_cell_by_cell(cluster, batch, lo
         graded = nbformat.read(out / "course" / "autograded" / student / SOLUTION.parent.name / NOTEBOOK, 4)
         assert any(cell.get("outputs") for cell in graded.cells if cell.metadata.get("nbgrader", {}).get("grade"))
     assert (out / "grades.png").is_file()
+    assert profiling_workers(cluster) == [], "a worker's statistical profiler still samples the grading"
+
+
+def profiling_workers(cluster: Cluster) -> list[str]:
+    """The workers whose statistical profiler runs (autograder/cluster.py: GradingWorker turns it off)."""
+    from distributed import Client
+
+    with Client(cluster.address, timeout="30s") as client:
+        profiling = client.run(lambda dask_worker: "profile" in dask_worker.periodic_callbacks)
+    return [address for address, running in profiling.items() if running]
 
 
 def test_an_unreachable_scheduler_is_a_one_line_error_naming_it(batch, tmp_path, capsys) -> None:
