@@ -39,6 +39,10 @@ class SchedulerUnreachable(RuntimeError):
     """No Dask scheduler answers at the address given."""
 
 
+class WorkerUnready(RuntimeError):
+    """A worker of the cluster cannot run the grader."""
+
+
 @dataclass
 class GradedElsewhere:
     """What a worker sends back for one submission."""
@@ -54,8 +58,6 @@ class GradingWorker(WorkerPlugin):
     profiler samples the stack of the thread that grades a hundred times a second, a deep stack of nbclient and
     asyncio: measured, 2.4 s of the worker's CPU per submission (6 % of grading one)."""
 
-    idempotent = True
-
     def setup(self, worker) -> None:
         for callback in ("profile", "profile-cycle"):
             if callback in worker.periodic_callbacks:
@@ -64,14 +66,24 @@ class GradingWorker(WorkerPlugin):
 
 @contextmanager
 def cluster_grader(scheduler: str) -> Iterator[Callable[[GradingCourse, list[StudentResult]], Iterator[StudentResult]]]:
-    """Grading on the cluster whose scheduler is at this address, while connected to it; SchedulerUnreachable, in
-    one line, if none answers."""
+    """Grading on the cluster whose scheduler is at this address, while connected to it. In one line:
+    SchedulerUnreachable if none answers, WorkerUnready if one of its workers cannot run the grader."""
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as error:
         raise SchedulerUnreachable(f"no Dask scheduler answers at {scheduler} ({error})") from None
     with client:
-        client.register_plugin(GradingWorker())
+        try:
+            # On each worker now (again at each run, so that a worker that cannot is found before any task is
+            # sent), and on those that join later.
+            client.register_plugin(GradingWorker())
+        except Exception as error:  # raised on a worker: most often, it cannot import this repository's code
+            # Dask wraps what it could not send back whole in a plain Exception, whose text is the original's repr
+            reason = str(error) if type(error) is Exception else f"{type(error).__name__}: {error}"
+            raise WorkerUnready(
+                f"a worker of {scheduler} cannot run the grader ({reason}): start each worker from this "
+                "repository's root with PYTHONPATH set to it (README: Grading a large class)"
+            ) from None
         yield functools.partial(grade_on_cluster, client=client)
 
 

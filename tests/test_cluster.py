@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,38 +37,46 @@ class Cluster:
     processes: dict[str, subprocess.Popen]  # the scheduler and each worker, by name
 
 
-def start(name: str, command: list[str], folder: Path) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+def start(name: str, command: list[str], folder: Path, from_the_repository: bool = True) -> subprocess.Popen:
+    """One process of the cluster, its output in folder; from_the_repository=False starts it elsewhere, without
+    the repository on its PYTHONPATH, as a careless set-up would."""
+    environment = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    environment.pop("PYTHONPATH", None)
+    if from_the_repository:
+        environment["PYTHONPATH"] = str(REPO)
     log = (folder / f"{name}.log").open("wb")
-    return subprocess.Popen(command, cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    cwd = REPO if from_the_repository else folder
+    return subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
+@contextmanager
+def running_cluster(folder: Path, workers: dict[str, bool]) -> Iterator[Cluster]:
+    """A scheduler on a free loopback port and one single-threaded worker per name, each started from the
+    repository or not; all killed at the end."""
     from distributed import Client
 
-    logs = tmp_path_factory.mktemp("cluster")
     port = unused_loopback_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = [sys.executable, "-m"]
-    processes = {
-        "scheduler": start(
-            "scheduler",
-            [*dask, "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            logs,
-        )
-    }
-    for name in WORKERS:
+    scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+    processes = {"scheduler": start("scheduler", [*dask, *scheduler], folder)}
+    for name, from_the_repository in workers.items():
         worker = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        processes[name] = start(name, [*dask, *worker, "--name", name], logs)
+        processes[name] = start(name, [*dask, *worker, "--name", name], folder, from_the_repository)
     try:
         with Client(address, timeout="60s") as client:
-            client.wait_for_workers(len(WORKERS), timeout=120)
+            client.wait_for_workers(len(workers), timeout=120)
         yield Cluster(address, processes)
     finally:
         for process in processes.values():
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), dict.fromkeys(WORKERS, True)) as started:
+        yield started
 
 
 def first_parts_only() -> nbformat.NotebookNode:
@@ -143,6 +152,15 @@ def test_an_unreachable_scheduler_is_a_one_line_error_naming_it(batch, tmp_path,
     assert main(args) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: no Dask scheduler answers at " + address) and "\n" not in error
+
+
+def test_a_worker_that_cannot_import_the_grader_stops_the_run_in_one_line(batch, tmp_path, capsys) -> None:
+    with running_cluster(tmp_path, {"outside": False}) as careless:
+        assert main(["grade", str(batch), "--out", str(tmp_path / "out"), "--scheduler", careless.address]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"error: a worker of {careless.address} cannot run the grader (ModuleNotFoundError")
+    assert "No module named 'autograder'" in error and "PYTHONPATH" in error and "\n" not in error
+    assert not (tmp_path / "out" / "grades.csv").exists()
 
 
 def test_a_worker_killed_while_it_grades_loses_nothing_and_counts_nothing_twice(cluster, local_run, tmp_path) -> None:
