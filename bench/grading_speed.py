@@ -72,8 +72,8 @@ def breakdown(results: list[StudentResult]) -> dict[str, dict]:
 
 def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
     """A batch of count graded on a local Dask cluster of one single-threaded worker process per core, and here with
-    as many jobs, taking turns for `rounds` rounds (the first goes first in odd rounds), so that a machine whose
-    speed drifts slows both alike. Each cluster is started for its run, and its start is not counted."""
+    as many jobs, taking turns for `rounds` rounds (here first, then the cluster first, and so on), so that a
+    machine whose speed drifts slows both alike. Each cluster is started for its run; its start is not counted."""
     from distributed import LocalCluster
 
     jobs = default_jobs()
@@ -90,8 +90,8 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
     seconds: dict[str, list[float]] = {"here": [], "cluster": []}
     for number in range(rounds):
         turns = [("here", here), ("cluster", on_a_cluster)]
-        for where, grade_batch in turns if number % 2 == 0 else turns[::-1]:
-            run = grade_batch()
+        for where, grade_copies in turns if number % 2 == 0 else turns[::-1]:
+            run = grade_copies()
             if any(result.score != result.max_score for result in run.results):
                 raise RuntimeError(f"the solution did not earn full marks graded {where}: see {run.grades_csv}")
             seconds[where].append(run.seconds)
