@@ -51,36 +51,68 @@ class Events:
             data = data[os.write(self.fd, data) :]
 
 
-def python_in_process(run):
-    """subprocess.run, except that `python -c CODE ARGS...` runs in this process, in a namespace of its own.
+class PythonInProcess:
+    """What subprocess.Popen starts for `python -c CODE ARGS...` in the judge: the code runs in this process, in a
+    namespace of its own, when communicate() sends its stdin.
 
     A check that loads an export "in a fresh process" asks for a process that has never run the notebook: the judge
     is one, and starting another Python with TensorFlow costs seconds. The code's output is captured as the child's
-    would be; sys.exit and os._exit end the code, not the judge.
+    would be; sys.exit and os._exit end the code, not the judge. subprocess.run works through it as through Popen.
     """
 
-    def run_python(args, *positional, **options):
-        if not (len(args) >= 3 and args[0] == sys.executable and args[1] == "-c"):
-            return run(args, *positional, **options)
+    def __init__(self, args: list, text: bool) -> None:
+        self.args, self.text = args, text
+        self.returncode: int | None = None
+
+    def communicate(self, input=None, timeout=None) -> tuple:
+        if self.returncode is not None:
+            raise ValueError("this process has already run")
+        sent = input.decode() if isinstance(input, bytes) else input or ""
         printed, complained = io.StringIO(), io.StringIO()
-        returncode, exit_process, argv = 0, os._exit, sys.argv
-        sys.argv, os._exit = ["-c", *map(str, args[3:])], sys.exit
+        saved = sys.argv, sys.stdin, os._exit
+        sys.argv, sys.stdin, os._exit = ["-c", *map(str, self.args[3:])], io.StringIO(sent), sys.exit
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complained):
-                exec(compile(args[2], "<string>", "exec"), {"__name__": "__main__"})
+                exec(compile(self.args[2], "<string>", "exec"), {"__name__": "__main__"})
+            self.returncode = 0
         except SystemExit as stop:
-            returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+            self.returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
         except Exception:  # the child would have died of it: report it as the child would
-            returncode = 1
+            self.returncode = 1
             complained.write(traceback.format_exc())
         finally:
-            sys.argv, os._exit = argv, exit_process
-        output = {"stdout": printed.getvalue(), "stderr": complained.getvalue()}
-        if not options.get("text"):
-            output = {name: text.encode() for name, text in output.items()}
-        return subprocess.CompletedProcess(args, returncode, **output)
+            sys.argv, sys.stdin, os._exit = saved
+        output = (printed.getvalue(), complained.getvalue())
+        return output if self.text else tuple(text.encode() for text in output)
 
-    return run_python
+    def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout=None) -> int | None:
+        return self.returncode
+
+    def kill(self) -> None:
+        """Nothing runs in the background to stop."""
+
+    terminate = kill
+
+    def __enter__(self) -> "PythonInProcess":
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        return None
+
+
+def python_in_process(popen):
+    """subprocess.Popen, except that `python -c CODE ARGS...` gives a PythonInProcess."""
+
+    def start(args, *positional, **options):
+        if isinstance(args, list | tuple) and len(args) >= 3 and args[0] == sys.executable and args[1] == "-c":
+            text = bool(options.get("text") or options.get("universal_newlines") or options.get("encoding"))
+            return PythonInProcess(list(args), text)
+        return popen(args, *positional, **options)
+
+    return start
 
 
 def one_line(text: str) -> str:
@@ -189,7 +221,7 @@ def main() -> None:
     events.send(event="ready")
     request = json.loads(sys.stdin.readline())
     sys.stdin.close()
-    subprocess.run = python_in_process(subprocess.run)
+    subprocess.Popen = python_in_process(subprocess.Popen)
     judge(request, namespace, events)
     os._exit(0)  # the verdicts are sent: skip TensorFlow's slow shutdown (about a second)
 

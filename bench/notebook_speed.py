@@ -21,7 +21,13 @@ BREAKDOWN = {
     "imports and setup": ("setup",),
     "model build": ("weights", "part5"),
     "export": ("export",),
-    "inspect and reload checks": ("inspect", "fresh_process_check", "inspect_report", "validate"),
+    "inspect and reload checks": (
+        "fresh_process_start",
+        "inspect",
+        "fresh_process_check",
+        "inspect_report",
+        "validate",
+    ),
     "model server and queries": ("server_start", "rest_answer", "grpc_answer", "labels_answer", "server_stop"),
 }
 CELL_TIMEOUT_SECONDS = 600
