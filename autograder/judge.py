@@ -77,6 +77,8 @@ class PythonInProcess:
             self.returncode = 0
         except SystemExit as stop:
             self.returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+            if stop.code is not None and not isinstance(stop.code, int):  # sys.exit("why") prints why, as Python does
+                complained.write(f"{stop.code}\n")
         except Exception:  # the child would have died of it: report it as the child would
             self.returncode = 1
             complained.write(traceback.format_exc())

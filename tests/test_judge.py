@@ -82,6 +82,32 @@ def test_correct_functions_pass_and_their_output_is_kept(tmp_path) -> None:
     assert verdicts == {"doubles": {"stdout": "passed\n"}}
 
 
+def test_a_fresh_python_asked_for_by_a_check_runs_in_the_judge_itself(tmp_path) -> None:
+    """A check that loads an export "in a fresh process" (the notebook's Part 7) gets the judge, which never ran the
+    notebook, instead of a new Python: started early with Popen and sent its input later, or run at once with run;
+    what it prints and its exit status come back as a child's would, and its exit ends only the check."""
+    start = "import os, subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', CODE], stdin=subprocess.PIPE, "
+    start += "stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)"
+    code = "import os, sys\nprint(os.getpid(), sys.stdin.readline().strip(), sys.argv[1:])\nos._exit(3)"
+    cells = {
+        "popen": f"CODE = {code!r}\n{start}\nprinted, _ = child.communicate('the export\\n')\n"
+        "assert child.returncode == 3, child.returncode\nassert printed.split()[0] == str(os.getpid()), printed\n"
+        "print(printed.split(maxsplit=1)[1].strip())",
+        "run": "done = subprocess.run([sys.executable, '-c', 'import sys; print(sys.argv[1:]); sys.exit(\"no\")', "
+        "'an argument'], capture_output=True)\nprint(done.returncode, done.stdout, done.stderr)",
+        "raises": "done = subprocess.run([sys.executable, '-c', '1 / 0'], capture_output=True, text=True)\n"
+        "print(done.returncode, done.stderr.strip().splitlines()[-1])",
+        "after": "print('the judge goes on')",
+    }
+    verdicts, _ = judged(tmp_path, {}, cells)
+    assert verdicts == {
+        "popen": {"stdout": "the export []\n"},
+        "run": {"stdout": "1 b\"['an argument']\\n\" b'no\\n'\n"},
+        "raises": {"stdout": "1 ZeroDivisionError: division by zero\n"},
+        "after": {"stdout": "the judge goes on\n"},
+    }
+
+
 def test_a_function_that_never_returns_fails_only_the_cells_that_call_it(tmp_path) -> None:
     forever = graph(lambda x: tf.while_loop(lambda y: True, lambda y: y, [x])[0])
     double = graph(lambda x: 2 * x)
