@@ -239,12 +239,14 @@ STALLING_CELLS = 3  # cells that each sleep for most of a cell's time limit, tog
 
 
 def stalling(seconds: int) -> nbformat.NotebookNode:
-    """The release with cells after the setup that each sleep `seconds`, each within a cell's time limit (graded
-    on its own, with a short limit on the whole notebook: tests/test_autograder.py)."""
+    """The release with cells after the setup that each sleep `seconds`, each within a cell's time limit, and ignore
+    the interrupt of a timed-out cell (graded on its own, with a short limit on the whole notebook:
+    tests/test_autograder.py)."""
     nb = nbformat.read(RELEASE, as_version=4)
     setup = next(index for index, cell in enumerate(nb.cells) if cell.get("id") == "setup")
-    nb.cells[setup + 1 : setup + 1] = [new_code_cell(f"time.sleep({seconds})") for _ in range(STALLING_CELLS)]
-    nb.cells[setup + 1].source = f"import time\n\n{nb.cells[setup + 1].source}"
+    stall = f"signal.signal(signal.SIGINT, signal.SIG_IGN)  # reset before each cell\ntime.sleep({seconds})"
+    nb.cells[setup + 1 : setup + 1] = [new_code_cell(stall) for _ in range(STALLING_CELLS)]
+    nb.cells[setup + 1].source = f"import signal\nimport time\n\n{stall}"
     return nb
 
 

@@ -219,7 +219,7 @@ class SandboxedExecute(Execute):
 
     def _stopped_note(self, error: Exception) -> str:
         where = f"cell {self._running + 1}"
-        if isinstance(error, NotebookTimeout):
+        if isinstance(error, NotebookTimeout) or time.monotonic() >= self._deadline:  # a cell cut short by it, too
             what = f"the notebook ran longer than {self.notebook_timeout} s in all"
         elif isinstance(error, DeadKernelError):
             what = "the notebook's kernel died (the notebook exited or crashed)"
