@@ -59,6 +59,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True
+c.Execute.iopub_timeout = 10  # seconds for a cell's last output to arrive after its reply (nbclient's 4 is tight)
 # Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;
 # students' own cells are shown as they wrote them, even if they contain hidden-test markers.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearLockedHiddenTests, CSSHTMLHeaderPreprocessor]

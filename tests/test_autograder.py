@@ -30,9 +30,9 @@ from autograder.fixtures import (
 from autograder.grading import GradingRun, grade
 from autograder.sandbox import MIB
 
-pytestmark = pytest.mark.timeout(1200)  # the batch is graded once, in the first test that needs it
+pytestmark = pytest.mark.timeout(2400)  # the batch is graded once, in the first test that needs it: 10-15 min
 
-CELL_TIMEOUT = 40  # seconds a kernel cell may run: the slowest, starting the model server, takes 8, 20 under load
+CELL_TIMEOUT = 40  # seconds a kernel cell may run: the slowest, the set-up, takes 5, 10 two at a time
 JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct one, the export check, takes about 4
 LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
 PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"

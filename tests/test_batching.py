@@ -81,18 +81,21 @@ def test_a_bad_request_fails_alone():
 
 
 def test_a_full_queue_is_refused_as_unavailable():
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
 
     def blocked_model(inputs: Arrays) -> Arrays:
+        started.set()
         release.wait(30)
         return {"doubled": inputs["x"] * 2}
 
     batcher = Batcher(blocked_model, parameters(max_batch_size=2, max_enqueued_batches=1), "test")
     with ThreadPoolExecutor(max_workers=4) as pool:
         running = pool.submit(batcher.submit, request(0, rows=2))  # taken by the worker, which then blocks
-        time.sleep(0.3)
+        assert started.wait(30)
         queued = pool.submit(batcher.submit, request(1, rows=2))  # fills the queue: one batch of 2
-        time.sleep(0.3)
+        deadline = time.monotonic() + 30  # however slow the machine, the request is queued before the next comes
+        while batcher._queued_rows < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         with pytest.raises(ServingError, match="queue is full") as refused:
             batcher.submit(request(2))
         release.set()

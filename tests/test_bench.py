@@ -10,6 +10,8 @@ from PIL import Image
 import bench.__main__ as bench
 from autograder import SOLUTION
 
+pytestmark = pytest.mark.timeout(1800)  # the quick run below runs a notebook, Validate and gradings: 4-5 min
+
 SECTIONS = list(bench.SECTIONS)
 # The whole steps of grading a submission, which add up to its time (autograder/step_times.py).
 GRADING_STEPS = {

@@ -16,7 +16,7 @@ from traitlets.config import Config
 from autograder.assignment import Assignment
 from autograder.supervisor import Judge, Supervisor
 
-CELL_TIMEOUT = 5  # seconds: each cell here takes milliseconds (the judge's start is timed apart)
+CELL_TIMEOUT = 10  # seconds: each cell here takes milliseconds, 300 MiB of output 1-2 s (the start is timed apart)
 HIDDEN = "HIDDEN-TEST-MARKER-7d1e"  # in every test's source: no verdict may ever show it
 
 
