@@ -9,6 +9,7 @@ GOALS = [
     ("local_server", ("throughput_ratio_at_batch_32", "rest"), ">=", 0.90, "REST / in-process at batch 32"),
     ("local_server", ("added_latency_ms_at_batch_1", "grpc"), "<=", 5.0, "gRPC added latency at batch 1, ms"),
     ("local_server", ("added_latency_ms_at_batch_1", "rest"), "<=", 5.0, "REST added latency at batch 1, ms"),
+    ("notebook", ("seconds_to_export", "median"), "<=", 20.0, "solution notebook, kernel to export written, s"),
     ("notebook", ("seconds", "median"), "<=", 25.0, "solution notebook with pictures and Part 8, kernel to end, s"),
     ("validate", ("seconds", "median"), "<=", 25.0, "nbgrader validate of the filled release (with Part 8), s"),
     ("grader", ("ratio_to_plain_run",), "<=", 1.0, "autograding one submission / plain run"),

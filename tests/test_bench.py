@@ -55,6 +55,8 @@ def test_figures_are_medians_with_their_spread(quick_run):
         assert 0 < figure["min"] <= figure["median"] <= figure["max"]
     assert set(sections["local_server"]["latency_ms"]) == {"in-process", "grpc", "rest"}
     assert set(sections["notebook"]["breakdown_s"]) >= {"imports and setup", "model build", "export", "tests"}
+    to_export, to_end = sections["notebook"]["seconds_to_export"], sections["notebook"]["seconds"]
+    assert sections["notebook"]["breakdown_s"]["export"]["median"] < to_export["median"] < to_end["median"]
     assert sections["grader"]["batch_seconds"].keys() == {"1"}
     steps = sections["grader"]["breakdown_s"]
     whole_steps = {step: fig["median"] for step, fig in steps.items() if ": " not in step}
