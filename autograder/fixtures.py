@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 
@@ -250,6 +250,34 @@ def stalling(seconds: int) -> nbformat.NotebookNode:
     return nb
 
 
+# A student's markdown that would run, or draw a fake score over the page, where a graded notebook is shown.
+ACTIVE_MARKDOWN = """<script>document.title = "ESCAPED: a markdown script ran"</script>
+<img src=x onerror="document.title = 'ESCAPED: a markdown handler ran'">
+
+My notes on Part 1: [what decode_jpeg does](javascript:document.title='ESCAPED') <iframe src="https://example.com">
+
+<div style="position: fixed; inset: 0; background: white">serving_keras_resnet (Score: 100.0 / 100.0)</div>
+"""
+HIDDEN_SOURCE_MARK = "# my decoder: its source is hidden from nbconvert's pages"
+ACTIVE_GRADE_ID = "<img src=x onerror=alert(1)>"
+
+
+def dressed_up() -> nbformat.NotebookNode:
+    """The filled release with a student's notes in markdown that would run in the feedback and the formgrader (a
+    script, a handler, a javascript: link, a full-page box with a fake score; one as an answer cell with a made-up
+    grade id), and an answer whose metadata hides its source from those pages. It deserves full points; both
+    pages must show the notes, inert, and every cell's source."""
+    nb = filled_release()
+    part1 = next(index for index, cell in enumerate(nb.cells) if cell.get("id") == "part1")
+    nb.cells[part1].source = f"{HIDDEN_SOURCE_MARK}\n{nb.cells[part1].source}"
+    nb.cells[part1].metadata["transient"] = {"remove_source": True}
+    answer = new_markdown_cell(ACTIVE_MARKDOWN)
+    answer.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "schema_version": 3}
+    answer.metadata["nbgrader"]["grade_id"] = ACTIVE_GRADE_ID
+    nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer]
+    return nb
+
+
 def fixtures(targets: dict) -> dict[str, nbformat.NotebookNode]:
     """Every fixture notebook, by the student name it is handed in under."""
     return {
@@ -259,6 +287,8 @@ def fixtures(targets: dict) -> dict[str, nbformat.NotebookNode]:
         **{f"hostile_{attack}": hostile(attack, targets) for attack in KERNEL_ATTACKS},
         "edited_metadata": edited_metadata(),
         "fake_servable": with_answers(FAKE_SERVABLE),
+        "dressed_up": dressed_up(),
+        "nbformat_3": nbformat.convert(filled_release(), 3),  # as an old Jupyter saved it; written as version 3
     }
 
 

@@ -171,7 +171,7 @@ def grade_batch(
         for submission in batch.submissions:
             gradebook.update_or_create_student(submission.student_id)
         max_score = gradebook.find_assignment(assignment.name).max_score
-    results = [file_submission(course, submission, max_score) for submission in batch.submissions]
+    results = [file_submission(course, submission, max_score, limits) for submission in batch.submissions]
     unreadable = [result for result in results if result.problem]
     readable = [result for result in results if not result.problem]
     progress = tqdm(total=len(results), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
@@ -300,7 +300,9 @@ def load_course_config(course: Path) -> Config:
     return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
 
 
-def file_submission(course: GradingCourse, submission: Submission, max_score: float) -> StudentResult:
+def file_submission(
+    course: GradingCourse, submission: Submission, max_score: float, limits: SubmissionLimits
+) -> StudentResult:
     """File a readable notebook where nbgrader's autograde looks for it (fixed modes, nothing else); its result."""
     result = StudentResult(
         submission.student_id,
@@ -312,29 +314,34 @@ def file_submission(course: GradingCourse, submission: Submission, max_score: fl
         name=submission.name,
     )
     if submission.notebook is not None and not result.problem:
-        result.problem = unreadable_reason(submission.notebook, course.assignment.notebook_name)
+        result.problem = unreadable_reason(submission.notebook, course.assignment.notebook_name, limits.max_cells)
     if not result.problem:
         course.file_notebook(submission.student_id, submission.notebook)
     return result
 
 
-def unreadable_reason(notebook: bytes, name: str) -> str:
+def unreadable_reason(notebook: bytes, name: str, max_cells: int) -> str:
     """Why nbgrader cannot read this notebook, called name, or '' if it can; a one-line reason, however large."""
     if not notebook.strip():
         return f"{name} is empty"
     try:
         data = json.loads(notebook.decode("utf-8"))
-        if not isinstance(data, dict) or "cells" not in data:
+        if not isinstance(data, dict) or not {"cells", "worksheets"} & data.keys():  # worksheets: nbformat 3
             return f"{name} is not a notebook (JSON, but not a notebook: no cells)"
         nb = nbformat.from_dict(data)
         nb = nbformat.convert(nb, 4) if nb.get("nbformat", 4) != 4 else nb
         nbformat.validate(nb)
+        nbformat.writes(nb).encode("utf-8")  # as grading will save it: JSON's escapes allow unpaired surrogates
     except UnicodeDecodeError as error:
         return f"{name} is not a notebook (not UTF-8 text: {error.reason} at byte {error.start})"
+    except UnicodeEncodeError as error:
+        return f"{name} is not a notebook (text that cannot be saved as UTF-8: {error.reason})"
     except json.JSONDecodeError as error:
         return f"{name} is not a notebook (not JSON: {error.msg} at line {error.lineno} column {error.colno})"
     except Exception as error:  # nbformat raises several types for malformed notebooks
         return f"{name} is not a notebook ({type(error).__name__}: {_first_line(str(error))})"
+    if len(nb.cells) > max_cells:
+        return f"{name} has {len(nb.cells):,} cells; the limit is {max_cells:,}"
     if not any(cell.get("metadata", {}).get("nbgrader") for cell in nb.cells):
         return f"{name} is not this assignment's notebook (no graded cells)"
     return ""

@@ -9,6 +9,7 @@ from autograder.feedback import ClearLockedHiddenTests
 from autograder.inline_solutions import ClearInlineSolutions
 from autograder.judging import JudgeGradedCells, PrepareJudging
 from autograder.repair import RepairGradeMetadata
+from autograder.safe_markdown import KeepSafeMarkdown
 from autograder.safe_outputs import KeepSafeOutputs
 from autograder.sandboxed_kernel import SandboxedExecute
 
@@ -56,6 +57,7 @@ c.Autograde.autograde_preprocessors = [
     JudgeGradedCells,
     KeepSafeOutputs,
     *_grading_steps[_execute + 1 :],
+    KeepSafeMarkdown,  # last: nbgrader's own steps read cells as the student left them
 ]
 c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
 c.Execute.interrupt_on_timeout = True
@@ -63,7 +65,9 @@ c.Execute.iopub_timeout = 10  # seconds for a cell's last output to arrive after
 # Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;
 # students' own cells are shown as they wrote them, even if they contain hidden-test markers.
 c.GenerateFeedback.preprocessors = [GetGrades, ClearLockedHiddenTests, CSSHTMLHeaderPreprocessor]
-# A submission's HTML must not run in the student's feedback or the instructor's formgrader.
+# A submission's HTML must not run in the student's feedback or the instructor's formgrader: nbconvert sanitizes
+# what its templates let it (outputs, which KeepSafeOutputs already keeps inert); nbgrader's templates render
+# markdown cells without it, so KeepSafeMarkdown cleans them in the graded notebook both pages show.
 c.HTMLExporter.sanitize_html = True
 # Keep feedback readable and the gradebook small, whatever a submission prints.
 c.LimitOutput.max_lines = 200

@@ -82,6 +82,7 @@ class Submission:
 @dataclass(frozen=True)
 class SubmissionLimits:
     max_notebook_bytes: int = 20 * 2**20  # a notebook larger than this is refused with a note, unread
+    max_cells: int = 2_000  # cells of a notebook (the assignment's have about 70): each costs time in every step
     max_entries: int = 200_000  # entries in an archive / files in a folder
     max_archive_bytes: int = 4 * 2**30  # size of the .zip file itself
     grading_memory: int = 2 * 2**30  # data a worker grading one notebook may hold (its kernel's messages, say)

@@ -16,11 +16,13 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from autograder import ASSIGNMENT, NOTEBOOK, REPO, SOLUTION
+from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO, SOLUTION
 from autograder.__main__ import main
 from autograder.fixtures import (
+    ACTIVE_GRADE_ID,
     CORRECT_VARIANTS,
     GRAPH_ATTACKS,
+    HIDDEN_SOURCE_MARK,
     KERNEL_ATTACKS,
     MUTANTS,
     stalling,
@@ -91,6 +93,8 @@ EXPECTED_FAILURES = {
     # its answers are export_without_signatures'; the text it forged for max_value is no number
     "hostile_forged_handin": EXPORT | LABELS | {"test_decode_range"},
     "edited_metadata": set(),
+    "dressed_up": set(),  # its markdown would run in the pages that show it: it is shown inert
+    "nbformat_3": set(),
     "fake_servable": ALL - {"test_export_signatures"},  # the right signature, on a servable without a model
     # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
     "smithjohn_12345": ALL,
@@ -108,6 +112,9 @@ EXPECTED_NOTES = {
         "is graded; delete the copy",
         "cell 38 had grade metadata for an unknown id 'my_own_test'; it is graded as an ordinary cell",
     ],
+    "dressed_up": [
+        f"cell 17 had grade metadata for an unknown id '{ACTIVE_GRADE_ID}'; it is graded as an ordinary cell"
+    ],
     "hostile_os_exit": [
         "grading stopped in cell 4: the notebook's kernel died (the notebook exited or crashed); "
         "the cells after it did not run"
@@ -124,6 +131,8 @@ EXPECTED_NOTES = {
 UNREADABLE = {
     "not_json": "is not a notebook (not JSON: Expecting property name enclosed in double quotes at line 1 column 2)",
     "empty_file": "serving_keras_resnet.ipynb is empty",
+    "lone_surrogate": "is not a notebook (text that cannot be saved as UTF-8: surrogates not allowed)",
+    "many_cells": "cells; the limit is 2,000",  # the release's, and 2,000 more
     "wrong_name": "no serving_keras_resnet.ipynb (found homework.ipynb)",
     "zip_bomb": "serving_keras_resnet.ipynb is 100 MiB; the limit is 20 MiB",
     # '=HYPERLINK("http://example.com")/...': the slashes make folders, the student is the top one
@@ -197,7 +206,11 @@ def batch(workdir: Path, monkeypatch_module) -> tuple[GradingRun, dict[str, dict
         "host_socket": str(host_socket.path),
     }
     write_fixtures(folder, targets)
-    for student, text in {"not_json": "{not json", "empty_file": ""}.items():
+    release = nbformat.read(RELEASE, as_version=4)
+    surrogate = json.dumps({**release, "cells": [*release.cells, nbformat.v4.new_markdown_cell("\ud800")]})
+    many_cells = json.dumps({**release, "cells": [*release.cells, *map(nbformat.v4.new_markdown_cell, "x" * 2000)]})
+    odd_texts = {"not_json": "{not json", "empty_file": "", "lone_surrogate": surrogate, "many_cells": many_cells}
+    for student, text in odd_texts.items():
         (folder / student).mkdir()
         (folder / student / NOTEBOOK).write_text(text)
     (folder / "wrong_name").mkdir()
@@ -422,6 +435,23 @@ def test_a_submission_s_html_and_javascript_never_run_in_feedback(batch) -> None
     assert re.findall(r"<img [^>]*\son\w+=", images) == [], "with no attribute but their size"
     graded = every_output(run)
     assert "text/html" not in graded and "application/javascript" not in graded and "image/svg+xml" not in graded
+
+
+def test_a_students_markdown_is_shown_inert_and_every_cell_is_shown(batch) -> None:
+    """nbgrader's feedback and formgrade pages render markdown cells unsanitized: the graded notebook both show
+    has the student's notes as text, with no script, handler, javascript: link, frame or full-page box, and the
+    answer whose metadata asked nbconvert to hide it."""
+    run, _, _ = batch
+    graded = graded_notebook(run, "dressed_up")
+    html = (run.out / "feedback" / "dressed_up" / "serving_keras_resnet.html").read_text()
+    feedback = re.sub(r"<style.*?</style>", "", html, flags=re.DOTALL)  # the page's CSS names javascript: links
+    markdown = "\n".join(cell.source for cell in graded.cells if cell.cell_type == "markdown")
+    for page in (feedback, markdown):
+        assert page.count("My notes on Part 1") == 2, "both copies of the notes are shown"
+        for active in ("<script>document.title", "onerror=", "javascript:", "<iframe", '<div style="position'):
+            assert active not in page
+    assert HIDDEN_SOURCE_MARK.split(":")[0] in feedback
+    assert not any("transient" in cell.metadata for cell in graded.cells)
 
 
 def test_output_is_bounded(batch) -> None:
