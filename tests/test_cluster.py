@@ -41,6 +41,7 @@ def start(name: str, command: list[str], folder: Path, from_the_repository: bool
     """One process of the cluster, its output in folder; from_the_repository=False starts it elsewhere, without
     the repository on its PYTHONPATH, as a careless set-up would."""
     environment = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+    environment["TMPDIR"] = str(folder)  # what a worker killed in a test leaves is in the test's folder
     environment.pop("PYTHONPATH", None)
     if from_the_repository:
         environment["PYTHONPATH"] = str(REPO)
