@@ -54,14 +54,18 @@ class GradedElsewhere:
 
 
 class GradingWorker(WorkerPlugin):
-    """What each worker of the cluster is set up with, however it was started: its statistical profiler off. The
-    profiler samples the stack of the thread that grades a hundred times a second, a deep stack of nbclient and
-    asyncio: measured, 2.4 s of the worker's CPU per submission (6 % of grading one)."""
+    """What each worker of the cluster is set up with, however it was started.
+
+    Its statistical profiler is off: it samples the stack of the thread that grades a hundred times a second, a
+    deep stack of nbclient and asyncio; measured, 2.4 s of the worker's CPU per submission (6 % of grading one).
+    Its temporary files go in its own Dask folder, which Dask deletes when the worker stops, and which the next
+    worker started there deletes if this one was killed: a worker lost while it grades leaves nothing behind."""
 
     def setup(self, worker) -> None:
         for callback in ("profile", "profile-cycle"):
             if callback in worker.periodic_callbacks:
                 worker.periodic_callbacks.pop(callback).stop()
+        tempfile.tempdir = worker.local_directory
 
 
 @contextmanager

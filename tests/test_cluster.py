@@ -35,6 +35,13 @@ WORKERS = ("worker-1", "worker-2")
 class Cluster:
     address: str
     processes: dict[str, subprocess.Popen]  # the scheduler and each worker, by name
+    folder: Path  # their temporary folder, and their logs
+
+    def start_worker(self, name: str, from_the_repository: bool = True) -> None:
+        """A single-threaded worker, as `dask worker` starts one (without the nanny that would restart it)."""
+        worker = ["distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
+        command = [sys.executable, "-m", *worker, "--name", name]
+        self.processes[name] = start(name, command, self.folder, from_the_repository)
 
 
 def start(name: str, command: list[str], folder: Path, from_the_repository: bool = True) -> subprocess.Popen:
@@ -57,19 +64,17 @@ def running_cluster(folder: Path, workers: dict[str, bool]) -> Iterator[Cluster]
     from distributed import Client
 
     port = unused_loopback_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = [sys.executable, "-m"]
     scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
-    processes = {"scheduler": start("scheduler", [*dask, *scheduler], folder)}
+    cluster = Cluster(f"tcp://127.0.0.1:{port}", {}, folder)
+    cluster.processes["scheduler"] = start("scheduler", [sys.executable, "-m", *scheduler], folder)
     for name, from_the_repository in workers.items():
-        worker = ["distributed.cli.dask_worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        processes[name] = start(name, [*dask, *worker, "--name", name], folder, from_the_repository)
+        cluster.start_worker(name, from_the_repository)
     try:
-        with Client(address, timeout="60s") as client:
+        with Client(cluster.address, timeout="60s") as client:
             client.wait_for_workers(len(workers), timeout=120)
-        yield Cluster(address, processes)
+        yield cluster
     finally:
-        for process in processes.values():
+        for process in cluster.processes.values():
             process.kill()
             process.wait()
 
@@ -183,6 +188,20 @@ def test_a_worker_killed_while_it_grades_loses_nothing_and_counts_nothing_twice(
     expected = {name: value for name, value in rows(local_run)["first_parts"].items() if name != "student_id"}
     for student, row in graded.items():
         assert {name: value for name, value in row.items() if name != "student_id"} == expected, student
+    assert not leftovers_once_a_worker_replaces(victim, cluster), "the killed worker's scratch is still there"
+
+
+def leftovers_once_a_worker_replaces(victim: str, cluster: Cluster) -> list[Path]:
+    """Start a worker in the killed one's place, as a nanny would; what grading left in the cluster's temporary
+    folder outside the live workers' own folders."""
+    from distributed import Client
+
+    cluster.start_worker(f"{victim}-replacement")
+    with Client(cluster.address, timeout="30s") as client:
+        client.wait_for_workers(len(WORKERS), timeout=120)
+        live = [Path(folder) for folder in client.run(lambda dask_worker: dask_worker.local_directory).values()]
+    scratch = cluster.folder.rglob("autograder-*")
+    return [path for path in scratch if not any(path.is_relative_to(folder) for folder in live)]
 
 
 def killed_while_grading(client, cluster: Cluster) -> str:
