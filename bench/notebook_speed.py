@@ -1,6 +1,7 @@
 """The solution notebook from a fresh kernel to its last cell (the export and its checks), with weights none, and
 where the time goes; and nbgrader's Validate of the student release filled with the solution's answers."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,7 +24,6 @@ BREAKDOWN = {
     "export": ("export",),
     "inspect and reload checks": (
         "fresh_process_start",
-        "inspect",
         "fresh_process_check",
         "inspect_report",
         "validate",
@@ -97,18 +97,19 @@ def notebook(runs: int, notebook_path: Path, samples: Path, workdir: Path) -> tu
 
 
 def validate(runs: int, samples: Path, workdir: Path) -> dict:
-    """Seconds of `nbgrader validate` (what the Validate button runs) on the release with the solution's answers."""
+    """Seconds of a click of Validate (bench/validate_button.py) on the release with the solution's answers."""
     folder = workdir / "validate"
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / "serving_keras_resnet.ipynb"
     nbformat.write(filled_release(), notebook)
-    nbgrader = [str(Path(sys.executable).parent / "nbgrader"), "validate", str(notebook)]
+    click = [sys.executable, "-m", "bench.validate_button", str(notebook)]
     seconds = []
     for _ in range(runs):
-        start = time.perf_counter()
-        env = run_env(samples, folder / "unused")
-        done = subprocess.run(nbgrader, env=env, cwd=REPO, capture_output=True, text=True)
-        seconds.append(time.perf_counter() - start)
-        if "Success!" not in done.stdout:
-            raise RuntimeError(f"nbgrader validate did not succeed: {(done.stdout + done.stderr)[-2000:]}")
+        done = subprocess.run(click, env=run_env(samples, folder / "unused"), cwd=REPO, capture_output=True, text=True)
+        if done.returncode or not done.stdout.strip():
+            raise RuntimeError(f"Validate did not run: {done.stderr[-2000:]}")
+        clicked = json.loads(done.stdout.strip().splitlines()[-1])
+        if clicked["findings"]:
+            raise RuntimeError(f"Validate did not succeed: {json.dumps(clicked['findings'])[-2000:]}")
+        seconds.append(clicked["seconds"])
     return {"seconds": figure(seconds, 2), "exports_left": (folder / "unused").exists()}

@@ -49,6 +49,7 @@ def test_figures_are_medians_with_their_spread(quick_run):
         sections["servable"]["images_per_s"]["1"],
         sections["local_server"]["latency_ms"]["grpc"]["2"],
         sections["notebook"]["seconds"],
+        sections["validate"]["seconds"],
         sections["grader"]["seconds_per_submission"],
     ):
         assert set(figure) == {"median", "min", "max", "runs"}
