@@ -2,7 +2,8 @@
 the repository, driven by Playwright in Debian's Chromium. What is checked is what a student sees: test results,
 red boxes, pictures, the Validate dialog, the exports left on disk, and the nbgrader tools a student is offered.
 
-Screenshots of each scenario's end are saved under build/browser/, also when a check fails."""
+Screenshots of each scenario's end are saved under build/browser/, also when a check fails, with what the tests
+counted and timed (measures.json: for reports, never asserted on)."""
 
 import contextlib
 import json
@@ -34,6 +35,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = REPO / "build" / "browser"
+MEASURES = SCREENSHOTS / "measures.json"
 FOLDER = "notebooks/serving_keras_resnet"
 TOKEN = "browser-test"
 RUN_TIMEOUT_MS = 240_000  # a Run All takes about 25 s, Validate about 20 s; much more under load
@@ -117,6 +119,7 @@ def wait_for_server(url: str, server: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def browser():
     assert CHROMIUM.is_file(), f"no {CHROMIUM}: make setup installs Debian's chromium"
+    MEASURES.unlink(missing_ok=True)
     with sync_playwright() as driver:
         chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
@@ -133,6 +136,13 @@ def page(browser, request):
     if getattr(request.node, "failed_call", False):  # set by tests/conftest.py
         screenshot(page, f"FAILED-{request.node.name}")
     context.close()
+
+
+def measured(scenario: str, **figures) -> None:
+    """Add what a test counted or timed in a scenario to build/browser/measures.json."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    known = json.loads(MEASURES.read_text()) if MEASURES.is_file() else {}
+    MEASURES.write_text(json.dumps({**known, scenario: {**known.get(scenario, {}), **figures}}, indent=1))
 
 
 def screenshot(page, name: str) -> Path:
@@ -174,11 +184,14 @@ def run_all(page) -> None:
 
 def validate(page) -> str:
     """Click the notebook's Validate button; return the text of the dialog that answers, and close it."""
+    name = page.evaluate("window.jupyterapp.shell.currentWidget.context.path").split("/")[-1]
+    clicked = time.monotonic()
     page.locator(".validate-button").first.click()
     body = page.locator(".jp-Dialog .jp-Dialog-body")
     body.wait_for(state="visible")
     text = body.inner_text()
-    screenshot(page, f"validate-{page.evaluate('window.jupyterapp.shell.currentWidget.context.path').split('/')[-1]}")
+    measured(f"Validate {name}", seconds_to_its_dialog=round(time.monotonic() - clicked, 1), characters=len(text))
+    screenshot(page, f"validate-{name}")
     page.locator(".jp-Dialog .jp-Dialog-button").last.click()
     return text
 
@@ -208,9 +221,12 @@ def test_a_correct_notebook_runs_clean_shows_pictures_validates_and_keeps_two_ex
     screenshot(page, "correct-run-end")
     passed = [text for text in outputs(page, "") if ": passed." in text]
     tests = sum(bool(cell.metadata.get("nbgrader", {}).get("grade")) for cell in nbformat.read(RELEASE, 4).cells)
+    images = page.locator(f"{CURRENT} .jp-OutputArea-output img").count()
+    red_boxes = len(outputs(page, RED_BOX))
+    measured("Run All, correct notebook", tests_passed=len(passed), red_boxes=red_boxes, images=images)
     assert len(passed) == tests == 13, f"{len(passed)} of the {tests} tests printed 'passed'"
-    assert outputs(page, RED_BOX) == [], "no red box"
-    assert page.locator(f"{CURRENT} .jp-OutputArea-output img").count() >= 4, "the pictures are shown"
+    assert red_boxes == 0, f"{red_boxes} red boxes: {outputs(page, RED_BOX)}"
+    assert images >= 4, "the pictures are shown"
     assert "WARNING: these predictions come from RANDOM weights" in "".join(outputs(page, ""))
     assert validate(page) == "Success! Your notebook passes all the tests."
     assert export_versions(lab) == ["1"], "one run, one export; Validate exported into a scratch folder"
@@ -223,6 +239,7 @@ def test_a_correct_notebook_runs_clean_shows_pictures_validates_and_keeps_two_ex
         export.locator(".jp-OutputArea-output").filter(has_text=printed).wait_for()
     assert export_versions(lab) == ["2", "3"]
     megabytes = folder_megabytes(lab.root / FOLDER / "keras_servable")
+    measured("exports kept after Run All, Validate and two more exports", versions=["2", "3"], MB=round(megabytes, 1))
     assert megabytes < KEEP_VERSIONS * 120, f"{megabytes:.0f} MB of exports"
 
 
