@@ -55,6 +55,7 @@ pytestmark = pytest.mark.timeout(900)
 class Lab:
     root: Path
     url: str
+    temporary: Path  # the temporary folder of JupyterLab and its kernels
 
     def notebook(self, name: str) -> Path:
         return self.root / FOLDER / name
@@ -81,6 +82,8 @@ def started_lab(scratch: Path, arguments: list[str], **env_settings: str) -> Ite
     port = unused_loopback_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("TF_", "RESNET_", "JUPYTER"))}
     env.update(offline_env(), HOME=str(scratch / "home"), PATH=f"{VENV_BIN}{os.pathsep}{env['PATH']}")
+    (scratch / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(scratch / "tmp")
     env.update({key: value.format(root=root, home=scratch / "home") for key, value in env_settings.items()})
     command = [
         ".venv/bin/jupyter",
@@ -98,7 +101,7 @@ def started_lab(scratch: Path, arguments: list[str], **env_settings: str) -> Ite
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for_server(url, server)
-            yield Lab(root, url)
+            yield Lab(root, url, scratch / "tmp")
         finally:
             server.terminate()
             server.wait(30)
@@ -255,6 +258,8 @@ def test_one_mistake_gets_one_short_message_that_names_it(lab: Lab, page) -> Non
     assert len(dialog) <= DIALOG_LIMIT, f"the dialog has {len(dialog)} characters"
     assert dialog.count("decode with channels=3") >= 3
     assert "Traceback" not in dialog and "File " not in dialog
+    left = sorted(path.name for path in lab.temporary.glob("keras_servable-*"))
+    assert left == [], "Validate's kernel, stopped after failing cells, did not delete its scratch export folder"
 
 
 def test_the_untouched_release_says_which_blanks_to_fill_first(lab: Lab, page) -> None:
