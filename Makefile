@@ -1,5 +1,6 @@
-# Two commands on a fresh machine: `make demo` (set up, run the solution, export and validate a servable)
-# and `make test` (set up, then the whole offline test suite).
+# On a fresh machine: `make demo` (set up, run the solution, export and validate a servable), `make test` (set up,
+# lint, and every offline test but the class-scale ones) and `make test-class` (those: a class's batch graded, a Dask
+# cluster, the benchmarks' gradings). CI runs both test targets; together they are the whole suite.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -13,7 +14,7 @@ ASSIGNMENT := serving_keras_resnet
 SOLUTION := solutions/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 DEMO_OUT := build/demo
 
-.PHONY: setup sandbox-tools browser student-jupyter instructor demo test lint bench release samples clean
+.PHONY: setup sandbox-tools browser student-jupyter instructor demo test test-class lint bench release samples clean
 
 setup: $(VENV)/.installed sandbox-tools browser student-jupyter
 
@@ -74,7 +75,10 @@ demo: setup
 	@echo "Executed notebook: $(DEMO_OUT)/$(ASSIGNMENT).ipynb; servable versions: $$(ls keras_servable)"
 
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not class_scale"
+
+test-class: setup
+	$(BIN)/python -m pytest -m class_scale
 
 lint: setup
 	$(BIN)/ruff check .

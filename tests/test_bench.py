@@ -10,7 +10,8 @@ from PIL import Image
 import bench.__main__ as bench
 from autograder import SOLUTION
 
-pytestmark = pytest.mark.timeout(1800)  # the quick run below runs a notebook, Validate and gradings: 4-5 min
+# The quick run below runs a notebook, Validate and gradings, here and on a Dask cluster: 3-5 min.
+pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(1800)]
 
 SECTIONS = list(bench.SECTIONS)
 # The whole steps of grading a submission, which add up to its time (autograder/step_times.py).

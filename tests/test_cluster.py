@@ -23,6 +23,8 @@ from autograder.fixtures import with_answers
 from autograder.grading import GradingRun, grade
 from tests.helpers import VENV_BIN, unused_loopback_port
 
+pytestmark = pytest.mark.class_scale
+
 PARTS_1_TO_4 = (
     "decode",
     "batch",
