@@ -74,6 +74,7 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
     """A batch of count graded on a local Dask cluster of one single-threaded worker process per core, and here with
     as many jobs, taking turns for `rounds` rounds (here first, then the cluster first, and so on), so that a
     machine whose speed drifts slows both alike. Each cluster is started for its run; its start is not counted."""
+    import dask
     from distributed import LocalCluster
 
     jobs = default_jobs()
@@ -84,7 +85,9 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
         return grade(folder, out, show_progress=False, jobs=jobs)
 
     def on_a_cluster() -> GradingRun:
-        with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        workers = {"n_workers": jobs, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+        # The scheduler's and workers' scratch folders go into workdir, deleted after the run, not into /tmp for good
+        with dask.config.set({"temporary-directory": str(workdir)}), LocalCluster(**workers) as cluster:
             return grade(folder, out, show_progress=False, scheduler=cluster.scheduler_address)
 
     seconds: dict[str, list[float]] = {"here": [], "cluster": []}

@@ -1,6 +1,7 @@
 """Session fixtures: the expensive artefacts (a weights file, an executed solution, its SavedModel) are made
 once, in a throwaway folder that is deleted at the end, since each weighs about 100 MB."""
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,31 @@ from serving.launcher import LocalServer
 from tests.helpers import TF_SERVING, notebook_env, run_notebook
 
 TEST_SEED = 7  # not the notebook's seed: a servable that ignored the weights file would fail the parity tests
+# Files that TensorFlow's autograph writes for a process's traced functions and deletes when that process exits.
+AUTOGRAPH_FILES = "__autograph_generated_file"
+TEMPORARY_FOLDER = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the tests, and every process they start, a temporary folder of their own, so that what they leave there
+    is theirs (tests_leave_no_temporary_files)."""
+    config.stash[TEMPORARY_FOLDER] = Path(tempfile.mkdtemp(prefix="serving-keras-resnet-tmp-"))
+    os.environ["TMPDIR"] = str(config.stash[TEMPORARY_FOLDER])
+    tempfile.tempdir = None  # read TMPDIR again
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(config.stash[TEMPORARY_FOLDER], ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tests_leave_no_temporary_files() -> Iterator[None]:
+    """After the last test, the temporary folder holds only pytest's own folders (and this process's autograph
+    files): notebooks, kernels, servers, graders and clusters clean up after themselves."""
+    yield
+    folder = Path(tempfile.gettempdir())
+    left = sorted(path.name for path in folder.iterdir() if not path.name.startswith(("pytest-of-", AUTOGRAPH_FILES)))
+    assert left == [], f"the tests left these in the temporary folder {folder}: {left}"
 
 
 @dataclass

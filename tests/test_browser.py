@@ -258,8 +258,10 @@ def test_one_mistake_gets_one_short_message_that_names_it(lab: Lab, page) -> Non
     assert len(dialog) <= DIALOG_LIMIT, f"the dialog has {len(dialog)} characters"
     assert dialog.count("decode with channels=3") >= 3
     assert "Traceback" not in dialog and "File " not in dialog
-    left = sorted(path.name for path in lab.temporary.glob("keras_servable-*"))
-    assert left == [], "Validate's kernel, stopped after failing cells, did not delete its scratch export folder"
+    left = sorted(
+        path.name for pattern in ("keras_servable-*", "model-server-*") for path in lab.temporary.glob(pattern)
+    )
+    assert left == [], "Validate's kernel, stopped after failing cells, did not delete its scratch folders"
 
 
 def test_the_untouched_release_says_which_blanks_to_fill_first(lab: Lab, page) -> None:

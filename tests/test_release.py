@@ -140,7 +140,10 @@ def test_committed_notebooks_have_no_outputs() -> None:
 
 def test_release_run_as_is_errors_at_the_blanks_and_finishes(tmp_path) -> None:
     nb = nbformat.read(RELEASE, as_version=4)
-    run_notebook(nb, notebook_env(tmp_path / "servables", RESNET_WEIGHTS="none"), allow_errors=True)
+    temporary = tmp_path / "tmp"  # the kernel's temporary folder
+    temporary.mkdir()
+    env = notebook_env(tmp_path / "servables", RESNET_WEIGHTS="none", TMPDIR=str(temporary))
+    run_notebook(nb, env, allow_errors=True)
 
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
     errors = {cell.id: next((o for o in cell.outputs if o.output_type == "error"), None) for cell in code_cells}
@@ -151,3 +154,4 @@ def test_release_run_as_is_errors_at_the_blanks_and_finishes(tmp_path) -> None:
         assert errors[given] is None, f"{given}: {cell_text(next(c for c in code_cells if c.id == given))}"
     assert errors["export"] is not None, "nothing to export: the export cell must fail"
     assert not (tmp_path / "servables").exists()
+    assert sorted(path.name for path in temporary.iterdir()) == [], "the stopped kernel left temporary files"

@@ -3,9 +3,11 @@ test named for its mistake, and say in one line what to do with a notebook whose
 
 import copy
 import io
+import os
 import subprocess
 import sys
 import unittest
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -47,18 +49,20 @@ def test_the_solution_passes_every_test(quiet_notebook_env) -> None:
     assert failing_tests(SOLUTION) == set()
 
 
-def run(module: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True)
+def run(module: str, *args: str, temporary: Path) -> subprocess.CompletedProcess:
+    """Run a module as a student does; tf.test's scratch folder goes into temporary, not the machine's /tmp."""
+    env = {**os.environ, "TEST_TMPDIR": str(temporary)}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True)
 
 
 def test_from_the_command_line_the_solution_passes_and_a_blank_notebook_fails_in_one_line(tmp_path) -> None:
-    passed = run("testing.test_helpers", str(SOLUTION))
+    passed = run("testing.test_helpers", str(SOLUTION), temporary=tmp_path)
     assert passed.returncode == 0, passed.stderr[-3000:]
     assert "OK" in passed.stderr
     unfilled = tmp_path / "unfilled.ipynb"
     release = nbformat.read(REPO / "notebooks" / SOLUTION.parent.name / SOLUTION.name, as_version=4)
     nbformat.write(copy.deepcopy(release), unfilled)
-    failed = run("testing.test_helpers", str(unfilled))
+    failed = run("testing.test_helpers", str(unfilled), temporary=tmp_path)
     assert failed.returncode == 1
     assert failed.stderr.strip().splitlines()[-1] == (
         "error: cell 15 ('decode_answer') of unfilled.ipynb is not valid Python (line 6: invalid syntax): "
@@ -66,8 +70,8 @@ def test_from_the_command_line_the_solution_passes_and_a_blank_notebook_fails_in
     )
 
 
-def test_the_eager_example_shows_what_each_helper_returns() -> None:
-    shown = run("testing.eager_example", str(SOLUTION))
+def test_the_eager_example_shows_what_each_helper_returns(tmp_path) -> None:
+    shown = run("testing.eager_example", str(SOLUTION), temporary=tmp_path)
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert "cat_sample.jpg decoded: shape (224, 224, 3), dtype float32" in shown.stdout
     assert "rows equal: True" in shown.stdout
