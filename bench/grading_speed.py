@@ -85,9 +85,11 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
         return grade(folder, out, show_progress=False, jobs=jobs)
 
     def on_a_cluster() -> GradingRun:
-        workers = {"n_workers": jobs, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
         # The scheduler's and workers' scratch folders go into workdir, deleted after the run, not into /tmp for good
-        with dask.config.set({"temporary-directory": str(workdir)}), LocalCluster(**workers) as cluster:
+        with (
+            dask.config.set({"temporary-directory": str(workdir)}),
+            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        ):
             return grade(folder, out, show_progress=False, scheduler=cluster.scheduler_address)
 
     seconds: dict[str, list[float]] = {"here": [], "cluster": []}
