@@ -42,11 +42,13 @@ browser:
 		fi; }
 
 # What a student's JupyterLab runs (autograder/jupyter/): a kernel whose TensorFlow C++ start-up lines go to the
-# terminal rather than into the notebook, Validate, and none of nbgrader's instructor or exchange tools.
+# terminal rather than into the notebook and that stops without Python's last garbage collection, Validate, and none
+# of nbgrader's instructor or exchange tools.
 # A conda environment gets the same with: make student-jupyter JUPYTER_PREFIX=$$CONDA_PREFIX
 JUPYTER_PREFIX ?= $(VENV)
 student-jupyter: $(VENV)/.installed
 	install -D -m 0644 autograder/jupyter/kernel.json $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/kernel.json
+	install -D -m 0644 autograder/jupyter/ipython_kernel_config.py $(JUPYTER_PREFIX)/etc/ipython/ipython_kernel_config.py
 	install -D -m 0644 autograder/jupyter/student/labconfig/page_config.json \
 		$(JUPYTER_PREFIX)/etc/jupyter/labconfig/page_config.json
 	install -D -m 0644 autograder/jupyter/student/jupyter_server_config.d/nbgrader_student.json \
