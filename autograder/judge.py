@@ -25,6 +25,7 @@ import contextlib
 import io
 import json
 import os
+import runpy
 import subprocess
 import sys
 import traceback
@@ -52,16 +53,18 @@ class Events:
 
 
 class PythonInProcess:
-    """What subprocess.Popen starts for `python -c CODE ARGS...` in the judge: the code runs in this process, in a
-    namespace of its own, when communicate() sends its stdin.
+    """What subprocess.Popen starts for `python SCRIPT.py ARGS...` in the judge: the script runs in this process,
+    as __main__, when communicate() sends its stdin.
 
     A check that loads an export "in a fresh process" asks for a process that has never run the notebook: the judge
-    is one, and starting another Python with TensorFlow costs seconds. The code's output is captured as the child's
-    would be; sys.exit and os._exit end the code, not the judge. subprocess.run works through it as through Popen.
+    is one, and starting another Python with TensorFlow costs seconds. The script's output is captured as the
+    child's would be; sys.exit and os._exit end the script, not the judge. subprocess.run works through it as
+    through Popen. Only the assignment's judged cells, never the student's code, start processes here, and the
+    scripts they name are in the sandbox's read-only folders.
     """
 
     def __init__(self, args: list, text: bool) -> None:
-        self.args, self.text = args, text
+        self.args, self.text = [str(arg) for arg in args], text
         self.returncode: int | None = None
 
     def communicate(self, input=None, timeout=None) -> tuple:
@@ -70,10 +73,10 @@ class PythonInProcess:
         sent = input.decode() if isinstance(input, bytes) else input or ""
         printed, complained = io.StringIO(), io.StringIO()
         saved = sys.argv, sys.stdin, os._exit
-        sys.argv, sys.stdin, os._exit = ["-c", *map(str, self.args[3:])], io.StringIO(sent), sys.exit
+        sys.argv, sys.stdin, os._exit = self.args[1:], io.StringIO(sent), sys.exit
         try:
             with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complained):
-                exec(compile(self.args[2], "<string>", "exec"), {"__name__": "__main__"})
+                runpy.run_path(self.args[1], run_name="__main__")
             self.returncode = 0
         except SystemExit as stop:
             self.returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
@@ -106,10 +109,11 @@ class PythonInProcess:
 
 
 def python_in_process(popen):
-    """subprocess.Popen, except that `python -c CODE ARGS...` gives a PythonInProcess."""
+    """subprocess.Popen, except that `python SCRIPT.py ARGS...` gives a PythonInProcess."""
 
     def start(args, *positional, **options):
-        if isinstance(args, list | tuple) and len(args) >= 3 and args[0] == sys.executable and args[1] == "-c":
+        script = isinstance(args, list | tuple) and len(args) >= 2 and str(args[1]).endswith(".py")
+        if script and args[0] == sys.executable:
             text = bool(options.get("text") or options.get("universal_newlines") or options.get("encoding"))
             return PythonInProcess(list(args), text)
         return popen(args, *positional, **options)

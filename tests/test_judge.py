@@ -46,9 +46,11 @@ def judged(
     archive: Path | None = None,
     handin: dict | None = None,
     setup: str = "import tensorflow as tf",
+    readable: tuple[Path, ...] = (),
     **settings: int,
 ) -> tuple[dict, Supervisor]:
-    """Judge the cells (grade id -> source, each calling functions) against the handed-in functions (or archive)."""
+    """Judge the cells (grade id -> source, each calling functions) against the handed-in functions (or archive);
+    the judge may read the folders readable, as it reads an assignment's."""
     config = Config()
     config.Judge.cell_timeout = CELL_TIMEOUT
     for name, value in settings.items():
@@ -59,7 +61,7 @@ def judged(
     ]
     handin = handin or {"functions": {name: {} for name in functions}}
     archive = archive or handed_in(folder, functions)
-    assignment = Assignment("judged", folder, handin=handin)
+    assignment = Assignment("judged", folder, handin=handin, readable=[str(path) for path in readable])
     supervisor = Supervisor(Judge(config=config), logging.getLogger("judge"), judge_cells, assignment, archive)
     verdicts = supervisor.judge_all("")
     assert HIDDEN not in json.dumps(verdicts)
@@ -83,23 +85,30 @@ def test_correct_functions_pass_and_their_output_is_kept(tmp_path) -> None:
 
 
 def test_a_fresh_python_asked_for_by_a_check_runs_in_the_judge_itself(tmp_path) -> None:
-    """A check that loads an export "in a fresh process" (the notebook's Part 7) gets the judge, which never ran the
-    notebook, instead of a new Python: started early with Popen and sent its input later, or run at once with run;
-    what it prints and its exit status come back as a child's would, and its exit ends only the check."""
-    start = "import os, subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', CODE], stdin=subprocess.PIPE, "
+    """A check that loads an export "in a fresh process" (the notebook's Part 7, serving/export_check.py) gets the
+    judge, which never ran the notebook, instead of a new Python: started early with Popen and sent its input later,
+    or run at once with run; what it prints and its exit status come back as a child's would, and its exit ends only
+    the check."""
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    scripts.joinpath("echo.py").write_text(
+        "import os, sys\nprint(os.getpid(), sys.stdin.readline().strip(), sys.argv[1:])\nos._exit(3)\n"
+    )
+    scripts.joinpath("refuse.py").write_text("import sys\nprint(sys.argv[1:])\nsys.exit('no')\n")
+    scripts.joinpath("divide.py").write_text("1 / 0\n")
+    start = "import os, subprocess, sys\nchild = subprocess.Popen([sys.executable, ECHO], stdin=subprocess.PIPE, "
     start += "stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)"
-    code = "import os, sys\nprint(os.getpid(), sys.stdin.readline().strip(), sys.argv[1:])\nos._exit(3)"
     cells = {
-        "popen": f"CODE = {code!r}\n{start}\nprinted, _ = child.communicate('the export\\n')\n"
+        "popen": f"ECHO = {str(scripts / 'echo.py')!r}\n{start}\nprinted, _ = child.communicate('the export\\n')\n"
         "assert child.returncode == 3, child.returncode\nassert printed.split()[0] == str(os.getpid()), printed\n"
         "print(printed.split(maxsplit=1)[1].strip())",
-        "run": "done = subprocess.run([sys.executable, '-c', 'import sys; print(sys.argv[1:]); sys.exit(\"no\")', "
-        "'an argument'], capture_output=True)\nprint(done.returncode, done.stdout, done.stderr)",
-        "raises": "done = subprocess.run([sys.executable, '-c', '1 / 0'], capture_output=True, text=True)\n"
-        "print(done.returncode, done.stderr.strip().splitlines()[-1])",
+        "run": f"done = subprocess.run([sys.executable, {str(scripts / 'refuse.py')!r}, 'an argument'], "
+        "capture_output=True)\nprint(done.returncode, done.stdout, done.stderr)",
+        "raises": f"done = subprocess.run([sys.executable, {str(scripts / 'divide.py')!r}], capture_output=True, "
+        "text=True)\nprint(done.returncode, done.stderr.strip().splitlines()[-1])",
         "after": "print('the judge goes on')",
     }
-    verdicts, _ = judged(tmp_path, {}, cells)
+    verdicts, _ = judged(tmp_path, {}, cells, readable=(scripts,))
     assert verdicts == {
         "popen": {"stdout": "the export []\n"},
         "run": {"stdout": "1 b\"['an argument']\\n\" b'no\\n'\n"},

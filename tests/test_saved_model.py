@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+from autograder import REPO
 from tests.conftest import SolutionRun
 from tests.helpers import SAMPLES, VENV_BIN
 
@@ -15,32 +16,11 @@ EXPECTED_SIGNATURE = {
     "method": "tensorflow/serving/predict",
 }
 
-# Runs in a fresh interpreter: reads the SignatureDefs as TF Serving does, and calls the loaded servable once.
-INSPECT_SCRIPT = r"""
-import json, sys
-import tensorflow as tf
-from tensorflow.core.framework import types_pb2
-from tensorflow.core.protobuf import saved_model_pb2
-
-export, sample = sys.argv[1], sys.argv[2]
-saved_model = saved_model_pb2.SavedModel.FromString(open(f"{export}/saved_model.pb", "rb").read())
-(meta_graph,) = saved_model.meta_graphs
-
-def describe(tensors):
-    return {name: [types_pb2.DataType.Name(info.dtype), [dim.size for dim in info.tensor_shape.dim]]
-            for name, info in tensors.items()}
-
-signatures = {key: {"inputs": describe(sig.inputs), "outputs": describe(sig.outputs), "method": sig.method_name}
-              for key, sig in meta_graph.signature_def.items() if not key.startswith("__")}
-served = tf.saved_model.load(export).signatures["predict"](images=tf.constant([open(sample, "rb").read()]))
-print(json.dumps({"tags": list(meta_graph.meta_info_def.tags), "signatures": signatures,
-                  "served_shapes": {name: list(value.shape) for name, value in served.items()}}))
-"""
-
 
 def inspect_in_subprocess(export_path) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", INSPECT_SCRIPT, str(export_path), str(SAMPLES / "cat_sample.jpg")],
+        [sys.executable, "-m", "tests.inspect_export", str(export_path), str(SAMPLES / "cat_sample.jpg")],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=True,
