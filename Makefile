@@ -48,7 +48,8 @@ browser:
 JUPYTER_PREFIX ?= $(VENV)
 student-jupyter: $(VENV)/.installed
 	install -D -m 0644 autograder/jupyter/kernel.json $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/kernel.json
-	install -D -m 0644 autograder/jupyter/ipython_kernel_config.py $(JUPYTER_PREFIX)/etc/ipython/ipython_kernel_config.py
+	install -D -m 0644 autograder/jupyter/ipython_kernel_config.py \
+		$(JUPYTER_PREFIX)/share/jupyter/kernels/python3/ipython_kernel_config.py
 	install -D -m 0644 autograder/jupyter/student/labconfig/page_config.json \
 		$(JUPYTER_PREFIX)/etc/jupyter/labconfig/page_config.json
 	install -D -m 0644 autograder/jupyter/student/jupyter_server_config.d/nbgrader_student.json \

@@ -1,12 +1,14 @@
 """The judge: runs a notebook's graded cells, hidden tests included, against what the submission handed in.
 
 No student Python runs here: the student's functions arrive as TensorFlow graphs and the rest as plain values
-(autograder/handin.py), so nothing a submission did to its own kernel can change a verdict. The grader starts
-this file sandboxed, in isolated mode (`python -I`), as a script that imports only the standard library, NumPy,
+(autograder/handin.py), so nothing a submission did to its own kernel can change a verdict. The grader starts this
+file sandboxed, in isolated mode (`python -I`), as a script that imports only the standard library, NumPy,
 TensorFlow and its two companions beside it in its read-only folder (handin_reader.py, landlock.py), never from a
-folder the submission could write. Its sandbox has no /proc, and before it loads anything handed in, it forbids
-itself and its children every write and connection (landlock.py); so the graphs it runs can reach neither the
-tests nor the channel the verdicts travel on, and can change nothing:
+folder the submission could write; the only other code it runs is the scripts that the assignment's judged cells
+start as a new Python, from the assignment's read-only folders (the notebook's fresh-process check). Its sandbox has
+no /proc, and before it loads anything handed in, it forbids itself and its children every write and connection
+(landlock.py); so the graphs it runs can reach neither the tests nor the channel the verdicts travel on, and can
+change nothing:
 
 - the set-up cells arrive on stdin first, as one line of JSON, and run while the kernel still runs the notebook
   (they import the libraries, some of which insist on a writable temporary folder); then the request (the cells to
@@ -59,8 +61,7 @@ class PythonInProcess:
     A check that loads an export "in a fresh process" asks for a process that has never run the notebook: the judge
     is one, and starting another Python with TensorFlow costs seconds. The script's output is captured as the
     child's would be; sys.exit and os._exit end the script, not the judge. subprocess.run works through it as
-    through Popen. Only the assignment's judged cells, never the student's code, start processes here, and the
-    scripts they name are in the sandbox's read-only folders.
+    through Popen. Only the assignment's judged cells, never the student's code, start processes here.
     """
 
     def __init__(self, args: list, text: bool) -> None:
@@ -108,15 +109,21 @@ class PythonInProcess:
         return None
 
 
-def python_in_process(popen):
-    """subprocess.Popen, except that `python SCRIPT.py ARGS...` gives a PythonInProcess."""
+def python_in_process(popen, folders: list[str]):
+    """subprocess.Popen, except that `python SCRIPT.py ARGS...` gives a PythonInProcess, for a script in one of
+    folders (the assignment's read-only ones): the judge runs no other Python, whatever path a cell builds."""
 
     def start(args, *positional, **options):
         script = isinstance(args, list | tuple) and len(args) >= 2 and str(args[1]).endswith(".py")
-        if script and args[0] == sys.executable:
-            text = bool(options.get("text") or options.get("universal_newlines") or options.get("encoding"))
-            return PythonInProcess(list(args), text)
-        return popen(args, *positional, **options)
+        if not (script and args[0] == sys.executable):
+            return popen(args, *positional, **options)
+        path = Path(args[1]).resolve()
+        if not any(path.is_relative_to(folder) for folder in folders):
+            raise PermissionError(f"the judge runs only scripts of the assignment's read-only folders, not {path}")
+        if options.get("cwd") is not None or options.get("env") is not None:
+            raise ValueError(f"{path.name} runs in the judge itself, whose folder and environment cannot change")
+        text = bool(options.get("text") or options.get("universal_newlines") or options.get("encoding"))
+        return PythonInProcess(list(args), text)
 
     return start
 
@@ -227,7 +234,7 @@ def main() -> None:
     events.send(event="ready")
     request = json.loads(sys.stdin.readline())
     sys.stdin.close()
-    subprocess.Popen = python_in_process(subprocess.Popen)
+    subprocess.Popen = python_in_process(subprocess.Popen, request["scripts"])
     judge(request, namespace, events)
     os._exit(0)  # the verdicts are sent: skip TensorFlow's slow shutdown (about a second)
 

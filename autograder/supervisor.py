@@ -146,6 +146,7 @@ class Supervisor:
                 {
                     "cells": [cell for cell in self.cells if cell["kind"] != "setup"],
                     "handin": self.assignment.handin,
+                    "scripts": self.assignment.readable,  # the only folders a judged cell may run a script from
                     "skip": list(self.verdicts),
                     "poisoned": self.poisoned,
                     "failed_steps": self.failed_steps,

@@ -24,7 +24,8 @@ class NotebookError(Exception):
 
 def load_helpers(path: Path) -> dict:
     """The namespace of the notebook's set-up cell and its function-only answer cells, run in order."""
-    os.environ.setdefault("SAMPLES_DIR", str(REPO / "samples"))  # the notebook's own default is relative to it
+    os.environ.setdefault("SAMPLES_DIR", str(REPO / "samples"))  # the notebook's own defaults are relative to it
+    os.environ.setdefault("SERVING_DIR", str(REPO / "serving"))
     os.environ.setdefault("RESNET_WEIGHTS", "none")
     try:
         nb = nbformat.read(path, as_version=4)

@@ -18,6 +18,7 @@ from autograder.supervisor import Judge, Supervisor
 
 CELL_TIMEOUT = 10  # seconds: each cell here takes milliseconds, 300 MiB of output 1-2 s (the start is timed apart)
 HIDDEN = "HIDDEN-TEST-MARKER-7d1e"  # in every test's source: no verdict may ever show it
+JUDGE_SCRIPTS = Path(__file__).parent / "judge_scripts"  # what the cells below start as a new Python
 
 
 EMPTY_VALUES = {"specs": {}, "numbers": {}, "paths": {}, "errors": {}}
@@ -88,27 +89,30 @@ def test_a_fresh_python_asked_for_by_a_check_runs_in_the_judge_itself(tmp_path) 
     """A check that loads an export "in a fresh process" (the notebook's Part 7, serving/export_check.py) gets the
     judge, which never ran the notebook, instead of a new Python: started early with Popen and sent its input later,
     or run at once with run; what it prints and its exit status come back as a child's would, and its exit ends only
-    the check."""
-    scripts = tmp_path / "scripts"
-    scripts.mkdir()
-    scripts.joinpath("echo.py").write_text(
-        "import os, sys\nprint(os.getpid(), sys.stdin.readline().strip(), sys.argv[1:])\nos._exit(3)\n"
-    )
-    scripts.joinpath("refuse.py").write_text("import sys\nprint(sys.argv[1:])\nsys.exit('no')\n")
-    scripts.joinpath("divide.py").write_text("1 / 0\n")
+    the check. Only scripts of the assignment's read-only folders run there, in the judge's folder and environment."""
     start = "import os, subprocess, sys\nchild = subprocess.Popen([sys.executable, ECHO], stdin=subprocess.PIPE, "
     start += "stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)"
     cells = {
-        "popen": f"ECHO = {str(scripts / 'echo.py')!r}\n{start}\nprinted, _ = child.communicate('the export\\n')\n"
+        "popen": f"ECHO = {str(JUDGE_SCRIPTS / 'echo.py')!r}\n{start}\n"
+        "printed, _ = child.communicate('the export\\n')\n"
         "assert child.returncode == 3, child.returncode\nassert printed.split()[0] == str(os.getpid()), printed\n"
         "print(printed.split(maxsplit=1)[1].strip())",
-        "run": f"done = subprocess.run([sys.executable, {str(scripts / 'refuse.py')!r}, 'an argument'], "
+        "run": f"done = subprocess.run([sys.executable, {str(JUDGE_SCRIPTS / 'refuse.py')!r}, 'an argument'], "
         "capture_output=True)\nprint(done.returncode, done.stdout, done.stderr)",
-        "raises": f"done = subprocess.run([sys.executable, {str(scripts / 'divide.py')!r}], capture_output=True, "
+        "raises": f"done = subprocess.run([sys.executable, {str(JUDGE_SCRIPTS / 'divide.py')!r}], capture_output=True, "
         "text=True)\nprint(done.returncode, done.stderr.strip().splitlines()[-1])",
+        "elsewhere": "subprocess.run([sys.executable, '/submission/planted.py'])",
+        "moved": f"subprocess.run([sys.executable, {str(JUDGE_SCRIPTS / 'divide.py')!r}], cwd='/tmp')",
         "after": "print('the judge goes on')",
     }
-    verdicts, _ = judged(tmp_path, {}, cells, readable=(scripts,))
+    verdicts, _ = judged(tmp_path, {}, cells, readable=(JUDGE_SCRIPTS,))
+    assert verdicts.pop("elsewhere")["evalue"] == (
+        "the judge runs only scripts of the assignment's read-only folders, not /submission/planted.py"
+    )
+    assert (
+        verdicts.pop("moved")["evalue"]
+        == "divide.py runs in the judge itself, whose folder and environment cannot change"
+    )
     assert verdicts == {
         "popen": {"stdout": "the export []\n"},
         "run": {"stdout": "1 b\"['an argument']\\n\" b'no\\n'\n"},
