@@ -56,6 +56,7 @@ class Lab:
     root: Path
     url: str
     temporary: Path  # the temporary folder of JupyterLab and its kernels
+    log: Path  # what JupyterLab and its kernels printed
 
     def notebook(self, name: str) -> Path:
         return self.root / FOLDER / name
@@ -101,7 +102,7 @@ def started_lab(scratch: Path, arguments: list[str], **env_settings: str) -> Ite
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for_server(url, server)
-            yield Lab(root, url, scratch / "tmp")
+            yield Lab(root, url, scratch / "tmp", scratch / "jupyter.log")
         finally:
             server.terminate()
             server.wait(30)
@@ -131,13 +132,16 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    """A fresh page; a screenshot of it is saved under build/browser/ when the test fails."""
+    """A fresh page; when the test fails, a screenshot of it and JupyterLab's log are saved under build/browser/."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(RUN_TIMEOUT_MS)
     yield page
     if getattr(request.node, "failed_call", False):  # set by tests/conftest.py
         screenshot(page, f"FAILED-{request.node.name}")
+        lab = request.node.funcargs.get("lab")
+        if lab:
+            shutil.copyfile(lab.log, SCREENSHOTS / f"FAILED-{request.node.name}-jupyter.log")
     context.close()
 
 
