@@ -48,6 +48,8 @@ browser:
 JUPYTER_PREFIX ?= $(VENV)
 student-jupyter: $(VENV)/.installed
 	install -D -m 0644 autograder/jupyter/kernel.json $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/kernel.json
+	install -D -m 0644 autograder/jupyter/unfilled_blanks.py \
+		$(JUPYTER_PREFIX)/share/jupyter/kernels/python3/unfilled_blanks.py
 	install -D -m 0644 autograder/jupyter/ipython_kernel_config.py \
 		$(JUPYTER_PREFIX)/share/jupyter/kernels/python3/ipython_kernel_config.py
 	install -D -m 0644 autograder/jupyter/student/labconfig/page_config.json \

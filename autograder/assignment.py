@@ -20,7 +20,19 @@ SOLUTIONS = REPO / "solutions"
 # The keys assignment.toml may have, per table; anything else is a typo worth an error.
 KNOWN_KEYS = {
     "cells": {"setup", "judged", "skipped"},
-    "handin": {"explain", "tracked", "specs", "numbers", "json", "arrays", "messages", "paths", "functions"},
+    "handin": {
+        "explain",
+        "tracked",
+        "specs",
+        "numbers",
+        "json",
+        "arrays",
+        "messages",
+        "message_types",
+        "paths",
+        "functions",
+        "python",
+    },
     "sandbox": {"folders", "environment"},
     "release": {"disposable"},
 }

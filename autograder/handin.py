@@ -10,9 +10,13 @@ It writes one archive, the only host file the kernel may write, holding what the
 - arrays.npz: each array;
 - messages/<name>.bin: each protocol buffer message, serialized;
 - paths/<name>/: a copy of the folder each path names (the export).
+The assignment's plain Python functions are not handed in: they stay in the kernel, which keeps running while the
+judge works, and `call_for_judge` (run by the grader in the kernel, one call at a time) calls one of them with the
+arguments the judge sent and shows what it returned or raised, as data (wire.py), in an output only the grader reads.
 Nothing here decides a verdict: a separate process, the judge, runs the tests on what this hands in.
 """
 
+import importlib.util
 import json
 import os
 import tarfile
@@ -22,6 +26,9 @@ from pathlib import Path
 SPEC_FILE = "/grader/handin.json"
 JSON_LIMIT = 16 << 20  # characters of each JSON value handed in
 ARCHIVE = "/grader/handin.tar"
+WIRE_MODULE = "/grader/wire.py"
+REPLY_TYPE = "text/x-autograder-reply"  # the output that carries a call's reply to the grader
+RESULT_LIMIT = 16 << 20  # characters of what one call returns (handin_reader.py reads no more)
 
 
 def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
@@ -42,6 +49,9 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
             setattr(module, name, _graph(namespace, name, source, _tensor_spec(function)))
         except Exception as error:  # any failure to trace is the student's to see, with its reason
             errors[name] = f"{source} could not be traced into a graph: {explain(error)}"[:500]
+    for name in spec.get("python", []):
+        if not callable(namespace.get(name)):
+            errors[name] = _missing(name, namespace.get(name), "a function", explain)
     for name in spec.get("specs", []):
         value = namespace.get(name)
         if isinstance(value, tf.TensorSpec):
@@ -114,7 +124,7 @@ def _graph(namespace: dict, name: str, source: str, spec):
 
 def _python_function(namespace: dict, name: str):
     if name not in namespace:
-        raise NameError(f"{name} is not defined: run the cell that defines it")
+        raise NameError(f"{name} is not defined: run the cell that defines it", name=name)
     function = namespace[name]
     if not callable(function):
         raise TypeError(f"{name} is a {type(function).__name__}, not a function")
@@ -149,6 +159,41 @@ def _missing(name: str, value: object, expected: str, explain, error: Exception 
         return explain(NameError(f"name {name!r} is not defined", name=name)).removeprefix("NameError: ")
     detail = f" ({type(error).__name__}: {str(error)[:200]})" if error else ""
     return f"{name} is a {type(value).__name__}, expected {expected}{detail}"
+
+
+def call_for_judge(namespace: dict, name: str, arguments: str) -> None:
+    """Show the reply to one call the judge asks for, as this cell's last output: only the grader reads it. The
+    function's own prints and displays before it are the student's."""
+    from IPython.display import publish_display_data
+
+    spec = json.loads(Path(SPEC_FILE).read_text())
+    publish_display_data({REPLY_TYPE: json.dumps(reply_for_judge(namespace, spec, name, arguments))})
+
+
+def reply_for_judge(namespace: dict, spec: dict, name: str, arguments: str, wire_module: str = WIRE_MODULE) -> dict:
+    """Call the notebook's function name with arguments (wire text: [args, kwargs]); the reply: {"value": wire
+    text}, {"raised": [type, message]} or {"unavailable": why}, each message in the notebook's words (spec names
+    its explain function)."""
+    wire = _load(wire_module)
+    explain = _explainer(namespace, spec)
+    function = namespace.get(name)
+    if not callable(function):
+        return {"unavailable": _missing(name, function, "a function", explain)}
+    args, kwargs = wire.decode(arguments, len(arguments), frozenset(spec.get("message_types", [])))
+    try:
+        return {"value": wire.encode(function(*args, **kwargs), RESULT_LIMIT)}
+    except wire.WireError as error:
+        return {"raised": ["TypeError", f"{name} returned what cannot be handed to the judge: {error}"]}
+    except Exception as error:  # whatever the student's function raises is its answer to this call
+        return {"raised": [type(error).__name__, explain(error).split(": ", 1)[-1]]}
+
+
+def _load(path: str):
+    """The module in the file at path, by its path: a notebook's own module of the same name is not it."""
+    loaded = importlib.util.spec_from_file_location("autograder_wire", path)
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
 
 
 if __name__ == "__main__":

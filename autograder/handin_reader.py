@@ -3,22 +3,33 @@
 Everything here is untrusted data, read inside the judge's sandbox, whose limits bound it: the archive is a plain
 (uncompressed) tar of at most MAX_MEMBERS plain files and folders, unpacked into an in-memory folder of fixed size.
 Only the names the assignment says are handed in are bound, each checked for its kind (a function, a spec, a
-number, JSON data, an array, a protocol buffer message, a folder); a name that is missing or malformed is bound to
-nothing, and its reason is kept to explain the tests that need it. Arrays are loaded without pickles; a message is
-parsed as the type the assignment names, never one the hand-in names. Only the standard library, NumPy, TensorFlow
-and the assignment's message types: the judge imports this file from its read-only folder.
+number, JSON data, an array, a protocol buffer message, a folder, the weights of a tracked object); a name that is
+missing or malformed is bound to nothing, and its reason is kept to explain the tests that need it. Arrays are
+loaded without pickles; a message is parsed as the type the assignment names, never one the hand-in names. The
+assignment's plain Python functions are not handed in: each is bound to a KernelFunction, which asks the grader to
+call it in the student's kernel, where it lives, and brings back what it returned as data (wire.py). Only the
+standard library, NumPy, TensorFlow, the assignment's message types and wire.py: the judge imports this file from
+its read-only folder.
 """
 
 import json
 import math
 import tarfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+
+if __package__:  # imported as autograder.handin_reader, by the grader's tests
+    from autograder.wire import WireError, decode, encode
+else:  # the judge's companion, beside it in its read-only folder
+    from wire import WireError, decode, encode
 
 MAX_MEMBERS = 10_000
 VALUES_LIMIT = 64 << 20  # bytes of values.json read at most
 MESSAGE_BYTES_LIMIT = 64 << 20  # bytes of a handed-in message parsed at most
 MAX_DEPTH = 32
 MESSAGE_LIMIT = 600  # characters of an error message kept in a verdict
+ARGUMENTS_LIMIT = 64 << 20  # characters of the arguments of one call of a Python function in the kernel
+RESULT_LIMIT = 16 << 20  # characters of what one such call returns
 NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
 
 
@@ -28,6 +39,40 @@ class HandInError(Exception):
 
 class StudentCodeError(Exception):
     """A handed-in function failed when a test called it; the message says which and how, in a line."""
+
+
+class KernelFunction:
+    """A plain Python function of the student's, as the tests call it: each call goes to the student's kernel, where
+    the function lives, as data (its arguments out, what it returned or raised back), through call, which takes
+    the function's name and the arguments as wire text and gives the kernel's reply. No test, expected value or
+    verdict goes with it."""
+
+    def __init__(self, name: str, call: Callable[[str, str], dict], message_types: frozenset[str]) -> None:
+        self.name, self.call, self.message_types = name, call, message_types
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        try:
+            arguments = encode([list(args), kwargs], ARGUMENTS_LIMIT)
+        except WireError as error:  # the test's own arguments: the assignment's mistake
+            raise HandInError(f"the test's arguments for {self.name} cannot be sent to the kernel: {error}") from None
+        reply = self.call(self.name, arguments)
+        if "raised" in reply:
+            error_type, message = (str(part) for part in reply["raised"])
+            raise StudentCodeError(f"{self.name} raised {error_type[:60]}: {message}"[:MESSAGE_LIMIT])
+        if "value" not in reply:
+            raise HandInError(str(reply.get("unavailable", f"{self.name} could not be called"))[:MESSAGE_LIMIT])
+        try:
+            return decode(str(reply["value"]), RESULT_LIMIT, self.message_types)
+        except WireError as error:
+            raise StudentCodeError(f"{self.name} returned what cannot be read: {error}"[:MESSAGE_LIMIT]) from None
+
+
+class TrackedWeights:
+    """A tracked object (the model) as the judge has it: only its weights, handed in with the functions that read
+    them, as `.weights`, so that a test can count them as it would on the object itself."""
+
+    def __init__(self, weights: list) -> None:
+        self.weights = list(weights)
 
 
 class JudgedFunction:
@@ -96,9 +141,12 @@ def unpack(archive: Path, target: Path) -> str:
     return ""
 
 
-def handed_in_namespace(spec: dict, folder: Path, poisoned: dict[str, str], report) -> tuple[dict, dict[str, str]]:
-    """The names the assignment says are handed in, bound to what the submission handed in (from folder, unpacked);
-    and, by name, why each one that is not bound is missing."""
+def handed_in_namespace(
+    spec: dict, folder: Path, poisoned: dict[str, str], report, call: Callable[[str, str], dict]
+) -> tuple[dict, dict[str, str]]:
+    """The names the assignment says are handed in, bound to what the submission handed in (from folder, unpacked),
+    or, for its Python functions, to what calls them in the kernel; and, by name, why each one that is not bound
+    is missing."""
     import numpy as np
     import tensorflow as tf
 
@@ -121,6 +169,16 @@ def handed_in_namespace(spec: dict, folder: Path, poisoned: dict[str, str], repo
             namespace[name] = JudgedFunction(name, getattr(functions, name), report)
         else:
             namespace[name] = Unavailable(missing.get(name, f"{name} was not handed in"))
+    message_types = frozenset(spec.get("message_types", []))
+    for name in spec.get("python", []):
+        if name in poisoned or name in missing:
+            namespace[name] = Unavailable(poisoned.get(name) or missing[name])
+        else:
+            namespace[name] = KernelFunction(name, call, message_types)
+    for name in spec.get("tracked", []):
+        weights = list(getattr(functions, f"{name}_weights", None) or [])
+        if weights and all(isinstance(weight, tf.Variable) for weight in weights):
+            namespace[name] = TrackedWeights(weights)
     for name in spec.get("specs", []):
         bind(namespace, missing, name, _tensor_spec(_entry(values, "specs", name)), "a tf.TensorSpec")
     for name in spec.get("numbers", []):
@@ -152,6 +210,7 @@ def bind(namespace: dict, missing: dict[str, str], name: str, value: object, kin
 def _names(spec: dict) -> set[str]:
     return {
         *spec.get("functions", {}),
+        *spec.get("python", []),
         *spec.get("messages", {}),
         *(name for kind in ("specs", "numbers", "json", "arrays", "paths") for name in spec.get(kind, [])),
     }

@@ -3,7 +3,7 @@
 No student Python runs here: the student's functions arrive as TensorFlow graphs and the rest as plain values
 (autograder/handin.py), so nothing a submission did to its own kernel can change a verdict. The grader starts this
 file sandboxed, in isolated mode (`python -I`), as a script that imports only the standard library, NumPy,
-TensorFlow and its two companions beside it in its read-only folder (handin_reader.py, landlock.py), never from a
+TensorFlow and its companions beside it in its read-only folder (handin_reader.py, landlock.py, wire.py), never from a
 folder the submission could write; the only other code it runs is the scripts that the assignment's judged cells
 start as a new Python, from the assignment's read-only folders (the notebook's fresh-process check). Its sandbox has
 no /proc, and before it loads anything handed in, it forbids itself and its children every write and connection
@@ -15,6 +15,9 @@ change nothing:
   judge, what is handed in, what to skip), read whole and stdin closed before the hand-in is even unpacked;
 - events (each cell started, each call of a handed-in function, each verdict) leave as JSON lines on the file
   descriptor given by --events-fd, which a graph cannot open by any path;
+- a call of one of the assignment's plain Python functions, which live in the student's kernel, leaves as an event
+  too, with its arguments as data; the grader makes the call in the kernel and sends back, as one JSON line on the
+  descriptor given by --replies-fd, what the function returned or raised, which is read as data (wire.py);
 - stdout and stderr are whatever TensorFlow and the graphs print; the grader reads and discards them.
 
 The grader (autograder/supervisor.py) watches the events: a cell that runs too long, or a judge that dies, costs
@@ -23,9 +26,11 @@ when the grader starts it again for the remaining cells.
 """
 
 import argparse
+import ast
 import contextlib
 import io
 import json
+import math
 import os
 import runpy
 import subprocess
@@ -35,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the judge's read-only folder, for its companions only
 
-from handin_reader import MESSAGE_LIMIT, Unavailable, handed_in_namespace, unpack
+from handin_reader import MESSAGE_LIMIT, RESULT_LIMIT, Unavailable, handed_in_namespace, unpack
 from landlock import forbid_writes
 
 HANDIN_ARCHIVE = Path("/grader/handin.tar")
@@ -43,15 +48,28 @@ HANDED_IN = Path("/submission")  # an in-memory folder of the judge's own, where
 
 
 class Events:
-    """JSON lines to the grader, on a descriptor of its own."""
+    """JSON lines to the grader, on a descriptor of its own; and the grader's replies to the kernel calls among
+    them, on another."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, replies_fd: int) -> None:
         self.fd = fd
+        self.replies = os.fdopen(replies_fd, "rb", buffering=0)
 
     def send(self, **event: object) -> None:
         data = (json.dumps(event) + "\n").encode()
         while data:
             data = data[os.write(self.fd, data) :]
+
+    def call_in_kernel(self, function: str, arguments: str) -> dict:
+        """Ask the grader to call function in the student's kernel; its reply: {"value": wire text}, {"raised":
+        [type, message]} or {"unavailable": why}."""
+        self.send(event="kernel_call", function=function, arguments=arguments)
+        line = self.replies.readline(RESULT_LIMIT + 4096)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            reply = None
+        return reply if isinstance(reply, dict) else {"unavailable": f"no reply came for the call of {function}"}
 
 
 class PythonInProcess:
@@ -140,7 +158,8 @@ def one_line(text: str) -> str:
 
 
 def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str, str], describe=None) -> dict:
-    """Execute one cell; return what it printed and, if it failed, its error, both bounded.
+    """Execute one cell; return what it printed, the number its last line gives if it gives one (partial points, as
+    nbgrader reads a cell's result), and, if it failed, its error, all bounded.
 
     A name the cell needs but that is not defined is explained from explain: why it was not handed in, or which
     earlier step failed to define it. Other errors are put in the assignment's words by describe, its set-up's
@@ -150,7 +169,9 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
     verdict: dict = {}
     try:
         with contextlib.redirect_stdout(printed):
-            exec(compile(source, "<graded cell>", "exec"), namespace)
+            result = execute(source, namespace)
+        if type(result) in (int, float) and math.isfinite(result):
+            verdict["result"] = result
     except NameError as error:
         reason = explain.get(error.name or "") or explain.get("*") or explain.get("steps") or described(error, describe)
         verdict = {"ename": "NameError", "evalue": one_line(reason)}
@@ -158,6 +179,16 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
         verdict = {"ename": type(error).__name__, "evalue": one_line(described(error, describe))}
     verdict["stdout"] = printed.getvalue()[:output_limit]
     return verdict
+
+
+def execute(source: str, namespace: dict) -> object:
+    """Run source as a notebook cell does: its statements, then, if the last is an expression, its value."""
+    tree = ast.parse(source, "<graded cell>")
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, "<graded cell>", "exec"), namespace)
+    if last is None:
+        return None
+    return eval(compile(ast.Expression(last.value), "<graded cell>", "eval"), namespace)
 
 
 def described(error: BaseException, describe) -> str:
@@ -199,7 +230,9 @@ def judge(request: dict, namespace: dict, events: Events) -> None:
                 explain = {"*": problem}
             else:
                 poisoned = request.get("poisoned", {})
-                handed_in, explain = handed_in_namespace(request["handin"], HANDED_IN, poisoned, events.send)
+                handed_in, explain = handed_in_namespace(
+                    request["handin"], HANDED_IN, poisoned, events.send, events.call_in_kernel
+                )
             namespace.update(handed_in)
             loaded = True
             events.send(event="loaded", writes_forbidden=sealed)
@@ -227,8 +260,9 @@ def without_graph_optimization() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Judge a submission's graded cells (run by the grader).")
     parser.add_argument("--events-fd", type=int, required=True)
+    parser.add_argument("--replies-fd", type=int, required=True)
     args = parser.parse_args()
-    events = Events(args.events_fd)
+    events = Events(args.events_fd, args.replies_fd)
     without_graph_optimization()
     namespace = set_up(json.loads(sys.stdin.readline())["setup"])
     events.send(event="ready")

@@ -27,6 +27,8 @@ from autograder.supervisor import Judge, Supervisor, failure
 HAND_IN_CELL_ID = "grader-hand-in"
 HAND_IN_CELL = "%run -i /grader/handin.py"  # autograder/handin.py, in the kernel, with the notebook's variables
 HAND_IN_MODULE = REPO / "autograder" / "handin.py"
+WIRE_MODULE = REPO / "autograder" / "wire.py"  # what crosses between the kernel and the judge, read on both sides
+REPLY_TYPE = "text/x-autograder-reply"  # the output of a kernel call that carries its reply (handin.py)
 
 
 def _grade_id(cell: NotebookNode) -> str:
@@ -44,6 +46,7 @@ class Judging:
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="autograder-judging-")))
     supervisor: Supervisor | None = None
     stopped: str = ""  # why the kernel stopped before the end, if it did
+    verdicts: dict[str, dict] | None = None  # the judge's, once it has judged while the kernel ran
 
     @property
     def archive(self) -> Path:
@@ -97,8 +100,10 @@ class JudgeGradedCells(NbGraderPreprocessor):
         judging: Judging = resources.pop("judging")
         nb.cells = [cell for cell in nb.cells if cell.get("id") != HAND_IN_CELL_ID]
         try:
-            with timed("judge, after the kernel"):
-                verdicts = judging.supervisor.judge_all(judging.stopped)
+            verdicts = judging.verdicts
+            if verdicts is None:  # the kernel stopped before its hand-in: there is no kernel to call functions in
+                with timed("judge, after the kernel"):
+                    verdicts = judging.supervisor.judge_all(judging.stopped)
         finally:
             judging.discard()
         for cell in nb.cells:
@@ -113,6 +118,8 @@ def _outputs(verdict: dict | None) -> list[NotebookNode]:
     """A graded cell's outputs from its verdict: what it printed, then its error if it failed."""
     verdict = verdict or failure("JudgeError", "no verdict")
     outputs = [new_output("stream", name="stdout", text=verdict["stdout"])] if verdict.get("stdout") else []
+    if "result" in verdict and "ename" not in verdict:  # partial points, which nbgrader reads from the cell's result
+        outputs.append(new_output("execute_result", data={"text/plain": repr(verdict["result"])}, execution_count=None))
     if "ename" in verdict:
         error = {"ename": verdict["ename"], "evalue": verdict["evalue"]}
         outputs.append(new_output("error", **error, traceback=[f"{error['ename']}: {error['evalue']}"]))

@@ -4,6 +4,10 @@ The kernel runs in an empty in-memory working folder: nothing it writes reaches 
 a single file of bounded size. It talks to nbgrader over Unix sockets in a small in-memory folder of its own,
 which the grader reaches through /proc/<pid>/root, so no folder of the host is writable from the sandbox. What a
 cell prints is bounded twice: by message size on the wire and by a budget of bytes per cell.
+
+Once the kernel has run the notebook and handed in its answers, the judge judges them while the kernel still runs:
+a test that calls one of the assignment's plain Python functions has it called here, in the kernel, with the
+judge's arguments (autograder/handin.py: call_for_judge), each call within its test's time.
 """
 
 import json
@@ -20,21 +24,23 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 
-from autograder.judging import HAND_IN_CELL_ID, HAND_IN_MODULE, Judging
+from autograder.judging import HAND_IN_CELL_ID, HAND_IN_MODULE, REPLY_TYPE, WIRE_MODULE, Judging
 from autograder.notes import add_note
 from autograder.sandbox import MIB, Launch, Mounts, Sandbox
-from autograder.step_times import record
+from autograder.step_times import record, timed
 
 SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
 CONNECTION_FILE = "/grader/connection.json"
 HANDIN_MODULE = "/grader/handin.py"
+HANDIN_WIRE = "/grader/wire.py"
 HANDIN_SPEC = "/grader/handin.json"
 HANDIN_ARCHIVE = "/grader/handin.tar"  # inside the sandbox: the one host file the kernel may write
 MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
+CALL_OUTPUT_LIMIT = 24 * MIB  # bytes of output kept from a call of a student's function: its reply is at most 16 MiB
 
 
 class BoundedContext(zmq.asyncio.Context):
@@ -82,7 +88,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             tmpfs={self.workdir: self.workdir_size, "/tmp": self.tmp_size, SOCKETS: 1 * MIB},
             read_only={
                 **{folder: folder for folder in self.readable},
-                **({HANDIN_MODULE: self.handin_module} if self.handin_module else {}),
+                **({HANDIN_MODULE: self.handin_module, HANDIN_WIRE: str(WIRE_MODULE)} if self.handin_module else {}),
             },
             writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
             files={HANDIN_SPEC: self.handin_spec},
@@ -125,6 +131,8 @@ class SandboxedExecute(Execute):
         super().__init__(*args, **kwargs)
         self._output_bytes: dict[int, int] = {}
         self._running, self._started, self._cells_seconds = -1, 0.0, 0.0
+        self._call: tuple[int, float] | None = None  # the cell index and time limit of a kernel call under way
+        self._kernel_busy = ""  # why no more calls can be made in the kernel
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         self._output_bytes, self._running, self._cells_seconds = {}, -1, 0.0
@@ -158,9 +166,52 @@ class SandboxedExecute(Execute):
         if self._started >= self._deadline:
             raise NotebookTimeout()
         try:
-            return super().preprocess_cell(cell, resources, index)
+            result = super().preprocess_cell(cell, resources, index)
         finally:
             self._time_cell(cell, time.monotonic() - self._started)
+        if cell.get("id") == HAND_IN_CELL_ID and self._judging:
+            self._judge_while_the_kernel_runs(self._judging)
+        return result
+
+    def _judge_while_the_kernel_runs(self, judging: Judging) -> None:
+        """The judge's verdicts on the hand-in, with the kernel still there for the calls of the student's Python
+        functions; the time is the judge's, not the kernel's."""
+        started = time.monotonic()
+        with timed("judge, after the kernel"):
+            judging.verdicts = judging.supervisor.judge_all("", kernel=self)
+        self._cells_seconds += time.monotonic() - started
+
+    def call_in_kernel(self, function: str, arguments: str, timeout: float) -> dict:
+        """Call the student's function in the kernel, as the judge asks (autograder/supervisor.py: KernelCalls)."""
+        if self._kernel_busy:
+            return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", "kernel_stopped": True}
+        if timeout <= 0:
+            return {"timed_out": True}
+        cell = new_code_cell(f"call_for_judge(globals(), {function!r}, {arguments!r})")
+        self.nb.cells.append(cell)
+        index, started = len(self.nb.cells) - 1, time.monotonic()
+        self._call = (index, timeout)
+        try:
+            self.execute_cell(cell, index)
+        except (CellTimeoutError, DeadKernelError) as error:
+            self._kernel_busy = f"the kernel stopped ({type(error).__name__}) while it ran {function}"
+            return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", "kernel_stopped": True}
+        finally:
+            self.nb.cells.pop()
+            self._output_bytes.pop(index, None)
+            self._call = None
+        replies = [output for output in cell.outputs if REPLY_TYPE in output.get("data", {})]
+        if time.monotonic() - started >= timeout:  # interrupted: the kernel takes more calls only if it stopped
+            if not self._kernel_answers():
+                self._kernel_busy = f"the kernel was still running {function} after its time ran out"
+            return {"timed_out": True, "kernel_stopped": bool(self._kernel_busy)}
+        if not replies:
+            return {"unavailable": f"{function} gave no answer: the call stopped before it returned"}
+        try:
+            reply = json.loads(replies[-1]["data"][REPLY_TYPE])
+        except (TypeError, ValueError):
+            reply = None
+        return reply if isinstance(reply, dict) else {"unavailable": f"{function} gave an answer that is no reply"}
 
     def _time_cell(self, cell: NotebookNode, seconds: float) -> None:
         """Record a cell's time (autograder/step_times.py): the hand-in, or a notebook cell by its grade id."""
@@ -172,8 +223,25 @@ class SandboxedExecute(Execute):
             grade_id = str(cell.metadata.get("nbgrader", {}).get("grade_id") or "ungraded cells")
             record(f"kernel: {grade_id[:60]}", seconds)
 
+    def _kernel_answers(self, within: float = 10.0) -> bool:
+        """Whether the kernel runs an empty cell within seconds: after an interrupt, whether it stopped."""
+        cell = new_code_cell("pass")
+        self.nb.cells.append(cell)
+        self._call = (len(self.nb.cells) - 1, within)
+        started = time.monotonic()
+        try:
+            self.execute_cell(cell, len(self.nb.cells) - 1)
+        except (CellTimeoutError, DeadKernelError):
+            return False
+        finally:
+            self.nb.cells.pop()
+            self._call = None
+        return time.monotonic() - started < within
+
     def _get_timeout(self, cell: NotebookNode | None) -> int | None:
-        """A cell's time limit, cut to what is left of the notebook's."""
+        """A cell's time limit, cut to what is left of the notebook's; a kernel call's, what is left of its test's."""
+        if self._call:
+            return max(1, math.ceil(self._call[1]))
         left = max(1, math.ceil(self._deadline - time.monotonic()))
         per_cell = super()._get_timeout(cell)
         return left if per_cell is None else min(per_cell, left)
@@ -200,6 +268,11 @@ class SandboxedExecute(Execute):
         """Keep outputs until the cell's pass cell_output_limit bytes, or the notebook's notebook_output_limit; then
         note the cut once in the cell and drop the rest."""
         used = self._output_bytes.get(cell_index, 0)
+        if self._call and self._call[0] == cell_index:  # a kernel call: only its reply is read, then dropped
+            self._output_bytes[cell_index] = used + len(json.dumps(msg.get("content", {})))
+            if self._output_bytes[cell_index] > CALL_OUTPUT_LIMIT:
+                return None
+            return super().output(outs, msg, display_id, cell_index)
         total = sum(self._output_bytes.values())
         if used > self.cell_output_limit or total > self.notebook_output_limit:
             return None

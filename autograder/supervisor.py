@@ -6,8 +6,13 @@ hand-in archive (which only the judge, in its sandbox, ever unpacks).
 Each cell has a time limit; when a cell runs over it or the judge dies, that cell fails with the reason, the
 handed-in function that was running is set aside, and a new judge goes on with the cells left, for which that
 function is unavailable. One function that never returns costs the cells that call it, not the whole submission.
+
+The assignment's plain Python functions live in the student's kernel: when a test calls one, the judge asks for the
+call, which the supervisor makes through `kernel` (the kernel's executor, which keeps the kernel running until the
+judging is done) within what is left of the cell's time, and it sends the reply back to the judge.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -16,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from traitlets import Integer
 from traitlets.config import Configurable
@@ -25,7 +31,7 @@ from autograder.assignment import Assignment
 from autograder.sandbox import MIB, Mounts, Sandbox
 from autograder.step_times import record
 
-JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py"]  # the judge and its companions, in autograder/
+JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py", "wire.py"]  # the judge and its companions
 JUDGE_TMP_SIZE = 64 * MIB
 OUTPUT_TAIL = 4096  # bytes of the judge's own output kept for the grader's log when it stops
 
@@ -66,18 +72,40 @@ def judge_mounts(archive: Path, handin_size: int, assignment: Assignment) -> Mou
     )
 
 
+class KernelCalls(Protocol):
+    """Where the student's Python functions are called: the kernel that ran the notebook."""
+
+    def call_in_kernel(self, function: str, arguments: str, timeout: float) -> dict:
+        """Call function with arguments (wire text) in the kernel, within timeout seconds; the reply for the
+        judge ({"value": ...}, {"raised": [type, message]} or {"unavailable": why}), or {"timed_out": True}; either
+        with "kernel_stopped" when the kernel can take no more calls."""
+
+
 class RunningJudge:
-    """One judge process in its sandbox, with the pipe its events come on."""
+    """One judge process in its sandbox, with the pipe its events come on and the pipe its replies go on."""
 
     def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict], assignment: Assignment) -> None:
         events_read, events_write = os.pipe()
+        replies_read, replies_write = os.pipe()
         command = [sys.executable, "-I", "/grader/judge.py", "--events-fd", str(events_write)]
+        command += ["--replies-fd", str(replies_read)]
         with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit, assignment)) as launch:
             pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}
-            self.process = launch.start((events_write,), **pipes)
+            self.process = launch.start((events_write, replies_read), **pipes)
         os.close(events_write)
+        os.close(replies_read)
         self.events = events_read
+        self.replies = os.fdopen(replies_write, "wb")
         self.send({"setup": setup})
+
+    def reply(self, reply: dict) -> bool:
+        """Send the judge the reply to its kernel call; False if it is gone."""
+        try:
+            self.replies.write(json.dumps(reply).encode() + b"\n")
+            self.replies.flush()
+        except (BrokenPipeError, ValueError):
+            return False
+        return True
 
     def send(self, message: dict) -> None:
         """One line of JSON on the judge's stdin: first the set-up cells, then the cells to judge."""
@@ -93,6 +121,8 @@ class RunningJudge:
         self.process.wait()
         for stream in (self.process.stdin, self.process.stdout):
             stream.close()
+        with contextlib.suppress(BrokenPipeError):
+            self.replies.close()
         os.close(self.events)
         return self.process.returncode
 
@@ -110,6 +140,8 @@ class Supervisor:
         self.failed_steps: dict[str, str] = {}
         self.deadline = time.monotonic() + settings.timeout
         self._waiting: RunningJudge | None = None
+        self.kernel: KernelCalls | None = None
+        self.kernel_gone = ""  # why the kernel cannot be called
 
     def prewarm(self) -> None:
         """Start a judge now, to import its libraries while the kernel runs; judge_all then uses it."""
@@ -121,8 +153,11 @@ class Supervisor:
             self._waiting.stop()
             self._waiting = None
 
-    def judge_all(self, why_empty: str) -> dict[str, dict]:
-        """Every graded cell's verdict; why_empty explains a hand-in that is missing or refused."""
+    def judge_all(self, why_empty: str, kernel: KernelCalls | None = None) -> dict[str, dict]:
+        """Every graded cell's verdict; why_empty explains a hand-in that is missing or refused. The student's Python
+        functions are called in kernel; without one, they cannot be called."""
+        self.kernel = kernel
+        self.kernel_gone = "" if kernel else "the notebook's kernel had stopped before the end"
         if why_empty:
             self.close()
             return {cell: failure("HandInError", why_empty) for cell in self.graded}
@@ -189,10 +224,35 @@ class Supervisor:
                 buffer += data
                 *lines, buffer = buffer.split(b"\n")
                 for line in lines:
-                    if self._event(json.loads(line), state):
+                    event = json.loads(line)
+                    if event["event"] == "kernel_call":
+                        if not self._call_in_kernel(judge, event, min(cell_deadline, self.deadline), state):
+                            return False, state
+                        continue
+                    if self._event(event, state):
                         return True, state
                     if state.pop("started", False):
                         cell_deadline = time.monotonic() + self.settings.cell_timeout
+
+    def _call_in_kernel(self, judge: RunningJudge, event: dict, deadline: float, state: dict) -> bool:
+        """Make the call the judge asks for in the kernel, before deadline, and send it the reply; False when the
+        call ran out of time (the function is then set aside, as a graph that never returns is) or the judge is
+        gone."""
+        function = str(event["function"])
+        if self.kernel_gone or self.kernel is None:
+            reply = {"unavailable": f"{function} cannot be called: {self.kernel_gone}"}
+        else:
+            started = time.monotonic()
+            reply = self.kernel.call_in_kernel(function, str(event["arguments"]), deadline - started)
+            record(f"judge: kernel call of {function[:40]}", time.monotonic() - started)
+            if reply.get("timed_out"):
+                if reply.get("kernel_stopped"):
+                    self.kernel_gone = f"the kernel was still running {function} when its test ran out of time"
+                state.update(calling=function, timed_out=True)
+                return False
+            if reply.pop("kernel_stopped", False):
+                self.kernel_gone = str(reply["unavailable"])
+        return judge.reply(reply)
 
     def _event(self, event: dict, state: dict) -> bool:
         """Take one event into the state; True when the judge is done."""

@@ -5,13 +5,25 @@ arrives with its reason instead."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from autograder.handin import hand_in
-from autograder.handin_reader import MESSAGE_BYTES_LIMIT, JudgedFunction, handed_in_namespace, unpack
+from autograder.handin import hand_in, reply_for_judge
+from autograder.handin_reader import (
+    MESSAGE_BYTES_LIMIT,
+    HandInError,
+    JudgedFunction,
+    StudentCodeError,
+    handed_in_namespace,
+    unpack,
+)
 
 REQUEST_TYPE = "tensorflow_serving.apis.predict_pb2.PredictRequest"
+
+
+def no_kernel(function: str, arguments: str) -> dict:
+    return {"unavailable": f"{function}: no kernel here"}
 
 
 def test_each_kind_crosses_as_data_and_each_missing_answer_says_why(tmp_path: Path) -> None:
@@ -55,7 +67,7 @@ def test_each_kind_crosses_as_data_and_each_missing_answer_says_why(tmp_path: Pa
 
     unpacked = tmp_path / "unpacked"
     assert unpack(archive, unpacked) == ""
-    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None, no_kernel)
     assert isinstance(bound["double"], JudgedFunction)
     assert bound["double"](tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 4.0]
     assert bound["spec"] == tf.TensorSpec([None], tf.string) and bound["number"] == 2.5
@@ -74,11 +86,11 @@ def test_a_forged_message_or_oversized_values_are_no_answer(tmp_path: Path) -> N
     assert unpack(archive, unpacked) == ""
     for forged in (b"\xff\xff\xff", bytes(MESSAGE_BYTES_LIMIT + 1)):  # no PredictRequest; too large to parse
         (unpacked / "messages" / "request.bin").write_bytes(forged)
-        bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+        bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None, no_kernel)
         assert "request" not in bound and missing["request"] == "request was not handed in as a message"
         assert bound["body"] == [1]
     (unpacked / "values.json").write_text('{"json": {"body": "' + "x" * (64 << 20) + '"}}')
-    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None, no_kernel)
     assert "body" not in bound and missing == {"*": "the notebook handed nothing in: it did not run to the end"}
 
 
@@ -104,8 +116,86 @@ def test_the_notebook_s_own_trace_is_handed_in_when_it_takes_exactly_the_input(t
     assert hand_in(namespace, spec, str(archive)) == {}
     unpacked = tmp_path / "unpacked"
     assert unpack(archive, unpacked) == ""
-    bound, _ = handed_in_namespace(spec, unpacked, {}, lambda **event: None)
+    bound, _ = handed_in_namespace(spec, unpacked, {}, lambda **event: None, no_kernel)
     assert bound["served"](tf.constant([1.0, 2.0])).numpy().tolist() == [10.0, 20.0]
     assert [variable.numpy() for variable in bound["served"].variables] == [10.0]
     assert bound["served_scalar"](tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 3.0]
     assert bound["served_scalar"].variables == []
+
+
+WIRE = Path(__file__).parents[1] / "autograder" / "wire.py"
+
+
+def in_this_process(namespace: dict, spec: dict):
+    """What the grader's kernel calls do, with namespace as the kernel's: handin.py's reply to each call."""
+
+    def call(function: str, arguments: str) -> dict:
+        return reply_for_judge(namespace, spec, function, arguments, str(WIRE))
+
+    return call
+
+
+def test_a_python_function_is_called_where_it_lives_and_only_data_crosses(tmp_path: Path) -> None:
+    """A plain Python function is not handed in: the judge calls it in the kernel with its arguments as data, and
+    gets back what it returned (lists, tuples, arrays, bytes, messages), what it raised, or why it cannot be called."""
+
+    def labels(classes, probabilities):
+        return [
+            [(f"class {c}", float(p)) for c, p in zip(row, ps, strict=True)]
+            for row, ps in zip(classes, probabilities, strict=True)
+        ]
+
+    def request(jpegs):
+        message = predict_pb2.PredictRequest()
+        message.inputs["images"].CopyFrom(tf.make_tensor_proto(jpegs, dtype=tf.string))
+        return message
+
+    namespace = {
+        "labels": labels,
+        "request": request,
+        "rejects": lambda image: np.testing.assert_array_less(image, 0),
+        "returns_a_function": lambda: print,
+        "not_a_function": 3,
+        "explain": lambda error: f"in your words: {error}",
+    }
+    spec = {"python": ["labels", "request", "rejects", "returns_a_function", "not_a_function", "missing"]}
+    spec["message_types"] = [REQUEST_TYPE]
+    spec["explain"] = "explain"
+    archive = tmp_path / "handin.tar"
+    errors = hand_in(namespace, spec, str(archive))
+    assert errors == {
+        "not_a_function": "not_a_function is a int, expected a function",
+        "missing": "in your words: name 'missing' is not defined",
+    }
+    unpacked = tmp_path / "unpacked"
+    assert unpack(archive, unpacked) == ""
+    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None, in_this_process(namespace, spec))
+    assert bound["labels"](np.array([[3, 1]]), [[0.5, 0.25]]) == [[("class 3", 0.5), ("class 1", 0.25)]]
+    assert tf.make_ndarray(bound["request"]([b"\xff\xd8", b"jpeg"]).inputs["images"]).tolist() == [b"\xff\xd8", b"jpeg"]
+    assert bound["rejects"](np.array([-1.0])) is None
+    with pytest.raises(StudentCodeError) as rejected:
+        bound["rejects"](np.array([1.0]))
+    assert str(rejected.value).startswith("rejects raised AssertionError: in your words: \nArrays are not strictly")
+    with pytest.raises(StudentCodeError) as unreadable:
+        bound["returns_a_function"]()
+    assert str(unreadable.value) == (
+        "returns_a_function raised TypeError: returns_a_function returned what cannot be handed to the judge: "
+        "a builtin_function_or_method, which is not data (expected numbers, text, bytes, lists, tuples, "
+        "dictionaries, arrays or messages)"
+    )
+    for name in ("not_a_function", "missing"):
+        with pytest.raises(HandInError, match=errors[name]):
+            bound[name]()
+    assert set(missing) == {"not_a_function", "missing"}
+
+
+def test_a_tracked_object_reaches_the_judge_as_its_weights(tmp_path: Path) -> None:
+    weights = [tf.Variable(tf.zeros([3, 4])), tf.Variable(tf.zeros([4]))]
+    namespace = {"model": type("Model", (), {"weights": weights})()}
+    archive = tmp_path / "handin.tar"
+    assert hand_in(namespace, {"tracked": ["model", "absent"]}, str(archive)) == {}
+    unpacked = tmp_path / "unpacked"
+    assert unpack(archive, unpacked) == ""
+    bound, _ = handed_in_namespace({"tracked": ["model", "absent"]}, unpacked, {}, lambda **event: None, no_kernel)
+    assert [weight.shape.as_list() for weight in bound["model"].weights] == [[3, 4], [4]]
+    assert "absent" not in bound

@@ -14,11 +14,13 @@ import tensorflow as tf
 from traitlets.config import Config
 
 from autograder.assignment import Assignment
+from autograder.handin import hand_in, reply_for_judge
 from autograder.supervisor import Judge, Supervisor
 
 CELL_TIMEOUT = 10  # seconds: each cell here takes milliseconds, 300 MiB of output 1-2 s (the start is timed apart)
 HIDDEN = "HIDDEN-TEST-MARKER-7d1e"  # in every test's source: no verdict may ever show it
 JUDGE_SCRIPTS = Path(__file__).parent / "judge_scripts"  # what the cells below start as a new Python
+WIRE = Path(__file__).parents[1] / "autograder" / "wire.py"
 
 
 EMPTY_VALUES = {"specs": {}, "numbers": {}, "paths": {}, "errors": {}}
@@ -48,6 +50,7 @@ def judged(
     handin: dict | None = None,
     setup: str = "import tensorflow as tf",
     readable: tuple[Path, ...] = (),
+    kernel: object = None,
     **settings: int,
 ) -> tuple[dict, Supervisor]:
     """Judge the cells (grade id -> source, each calling functions) against the handed-in functions (or archive);
@@ -64,7 +67,7 @@ def judged(
     archive = archive or handed_in(folder, functions)
     assignment = Assignment("judged", folder, handin=handin, readable=[str(path) for path in readable])
     supervisor = Supervisor(Judge(config=config), logging.getLogger("judge"), judge_cells, assignment, archive)
-    verdicts = supervisor.judge_all("")
+    verdicts = supervisor.judge_all("", kernel=kernel)
     assert HIDDEN not in json.dumps(verdicts)
     return verdicts, supervisor
 
@@ -83,6 +86,53 @@ def test_correct_functions_pass_and_their_output_is_kept(tmp_path) -> None:
     cells = {"doubles": "assert double(tf.constant([1.0, 2.0])).numpy().tolist() == [2.0, 4.0]\nprint('passed')"}
     verdicts, _ = judged(tmp_path, {"double": double}, cells)
     assert verdicts == {"doubles": {"stdout": "passed\n"}}
+
+
+class Kernel:
+    """The student's kernel as the supervisor calls it: handin.py's replies, made in this process; a call of a
+    function named "forever" runs out of its time."""
+
+    def __init__(self, namespace: dict, spec: dict) -> None:
+        self.namespace, self.spec, self.calls = namespace, spec, []
+
+    def call_in_kernel(self, function: str, arguments: str, timeout: float) -> dict:
+        self.calls.append(function)
+        if function == "forever":
+            return {"timed_out": True, "kernel_stopped": True}
+        return reply_for_judge(self.namespace, self.spec, function, arguments, str(WIRE))
+
+
+def test_python_functions_are_called_in_the_kernel_and_a_cell_s_number_is_its_points(tmp_path) -> None:
+    """The judge calls the student's plain Python functions through the supervisor, in the kernel, with data; one
+    that runs out of time fails its test and is not called again, nor is anything else in the kernel that is
+    still busy with it; a cell whose last line is a number gives those points."""
+    namespace = {"add": lambda a, b=0: a + b, "forever": lambda: None, "fails": lambda: 1 / 0}
+    handin = {"functions": {}, "python": ["add", "forever", "fails"]}
+    archive = tmp_path / "handin.tar"
+    assert hand_in(namespace, handin, str(archive)) == {}
+    cells = {
+        "adds": "assert add(np.array([1, 2]), b=np.array([3, 4])).tolist() == [4, 6]\nprint('passed')\n1.5 * 2",
+        "raises": "fails()",
+        "forever": "forever()",
+        "again": "forever()",
+        "other": "add(1, 2)",
+        "after": "print('still judged')\n'a text is no number'",
+    }
+    kernel = Kernel(namespace, handin)
+    setup = "import numpy as np"
+    verdicts, supervisor = judged(tmp_path, {}, cells, archive=archive, handin=handin, setup=setup, kernel=kernel)
+    assert verdicts["adds"] == {"stdout": "passed\n", "result": 3.0}
+    assert error(verdicts["raises"]) == "StudentCodeError: fails raised ZeroDivisionError: division by zero"
+    assert error(verdicts["forever"]) == f"TimeoutError: forever did not finish within {CELL_TIMEOUT} s"
+    assert error(verdicts["again"]) == (
+        f"HandInError: forever did not finish within {CELL_TIMEOUT} s when an earlier test called it, "
+        "so it is not called again"
+    )
+    assert error(verdicts["other"]) == (
+        "HandInError: add cannot be called: the kernel was still running forever when its test ran out of time"
+    )
+    assert verdicts["after"] == {"stdout": "still judged\n"}
+    assert kernel.calls == ["add", "fails", "forever"] and supervisor.poisoned.keys() == {"forever"}
 
 
 def test_a_fresh_python_asked_for_by_a_check_runs_in_the_judge_itself(tmp_path) -> None:
