@@ -21,11 +21,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 
 DECODE = 'tf.io.decode_jpeg(jpeg, channels=3, dct_method="INTEGER_ACCURATE")'
-PREPROCESS = "image = keras.applications.resnet50.preprocess_input(image)"
+RESIZE = "image = tf.image.resize(image, [IMAGE_SIZE, IMAGE_SIZE])"
+PREPROCESS = "return keras.applications.resnet50.preprocess_input(image)"
+CHECKS_BODY = "    assert image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3)"
+COMPARISON = "assert np.abs(image - expected).max() <= 8"
 MAP_FN = "tf.map_fn(build_jpeg_to_image_graph, jpeg_tensor, fn_output_signature=tf.float32)"
 TOP_K = "tf.math.top_k(model_output, k=TOP_K)"
 TOP_K_RETURN = 'return {"classes": top_k_classes, "probabilities": top_k_probabilities}'
-SIGNATURE_RETURN = 'return {"classes": outputs["classes"], "probabilities": outputs["probabilities"]}'
 TOP_K_LINE = "    top_k_probabilities, top_k_classes ="
 ATTACKS = REPO / "autograder" / "attacks"
 
@@ -39,18 +41,31 @@ class Edit:
     new: str
 
 
-# Realistic mistakes, each aimed at one part of the exercise.
+# Realistic mistakes, each aimed at one part of the exercise: each must cost the points of its own part only.
 MUTANTS: dict[str, list[Edit]] = {
+    # Part 1
     "decode_one_channel": [Edit("part1", "channels=3", "channels=1")],
     "decode_without_channels": [Edit("part1", DECODE, 'tf.io.decode_jpeg(jpeg, dct_method="INTEGER_ACCURATE")')],
-    "no_preprocess_input": [Edit("part1", PREPROCESS, "image = image  # forgot preprocess_input")],
+    "decode_not_resized": [Edit("part1", RESIZE, "image = tf.cast(image, tf.float32)")],
+    "no_preprocess_input": [Edit("part1", PREPROCESS, "return image  # forgot preprocess_input")],
     "preprocess_tf_mode": [
-        Edit("part1", PREPROCESS, 'image = keras.applications.imagenet_utils.preprocess_input(image, mode="tf")')
+        Edit("part1", PREPROCESS, 'return keras.applications.imagenet_utils.preprocess_input(image, mode="tf")')
     ],
     "preprocess_torch_mode": [
-        Edit("part1", PREPROCESS, 'image = keras.applications.imagenet_utils.preprocess_input(image, mode="torch")')
+        Edit("part1", PREPROCESS, 'return keras.applications.imagenet_utils.preprocess_input(image, mode="torch")')
     ],
-    "means_in_rgb_without_flip": [Edit("part1", PREPROCESS, "image = image - [123.68, 116.779, 103.939]")],
+    "means_in_rgb_without_flip": [Edit("part1", PREPROCESS, "return image - [123.68, 116.779, 103.939]")],
+    # Part 2
+    "bounds_too_wide": [
+        Edit("part2", "max_value = 255 - 103.939", "max_value = 255"),
+        Edit("part2", "0 - 123.68", "-255"),
+    ],
+    "checks_of_the_shape_only": [Edit("part2", "\n    assert image.dtype", "\n    return\n    assert image.dtype")],
+    "checks_too_strict": [Edit("part2", COMPARISON, "assert np.abs(image - expected).max() == 0")],
+    "checks_call_the_decoder": [
+        Edit("part2", COMPARISON, "assert np.allclose(image, build_jpeg_to_image_graph(jpeg), atol=8)")
+    ],
+    # Part 3
     "batch_first_image_only": [
         Edit(
             "part3",
@@ -59,6 +74,8 @@ MUTANTS: dict[str, list[Edit]] = {
             "fn_output_signature=tf.float32)",
         )
     ],
+    "map_without_output_type": [Edit("part3", ", fn_output_signature=tf.float32", "")],
+    # Part 4
     "top_k_of_3": [Edit("part4", "k=TOP_K)", "k=3)")],
     "top_k_ascending": [
         Edit(
@@ -68,20 +85,23 @@ MUTANTS: dict[str, list[Edit]] = {
         )
     ],
     "softmax_applied_again": [Edit("part4", TOP_K, "tf.math.top_k(tf.nn.softmax(model_output), k=TOP_K)")],
-    "signature_input_renamed": [Edit("part6", 'name="images"', 'name="jpegs"')],
-    "signature_outputs_swapped": [
-        Edit(
-            "part6",
-            SIGNATURE_RETURN,
-            'return {"classes": outputs["probabilities"], "probabilities": outputs["classes"]}',
-        )
+    # Part 5
+    "servable_in_training_mode": [Edit("part5", "training=False", "training=True")],
+    "model_without_its_top": [
+        Edit("part5", "ResNet50(weights=WEIGHTS)", 'ResNet50(weights=WEIGHTS, include_top=False, pooling="avg")')
     ],
+    "servable_skips_postprocess": [Edit("part5", "return postprocess_output(probabilities)", "return probabilities")],
+    # Part 6
+    "signature_input_unnamed": [Edit("part6", ', name="images"', "")],
+    "signature_default_only": [Edit("part6", ', "predict": predict}', "}")],
     "export_without_signatures": [
         Edit("part6", 'SIGNATURES = {"serving_default": predict, "predict": predict}', "SIGNATURES = None")
     ],
+    # Part 8
     "rest_jpegs_not_base64": [Edit("rest_answer", 'base64.b64encode(jpeg).decode("ascii")', 'jpeg.decode("latin-1")')],
     "grpc_input_renamed": [Edit("grpc_answer", 'request.inputs["images"]', 'request.inputs["jpegs"]')],
     "grpc_signature_renamed": [Edit("grpc_answer", 'signature_name = "serving_default"', 'signature_name = "serving"')],
+    "grpc_outputs_left_as_protos": [Edit("labels_answer", "tf.make_ndarray(tensor)", "tensor")],
     "labels_parsed_in_reverse": [
         Edit("labels_answer", "zip(row_classes, row_probabilities", "zip(row_classes[::-1], row_probabilities[::-1]")
     ],
@@ -90,6 +110,14 @@ MUTANTS: dict[str, list[Edit]] = {
 # Correct answers that differ from the solution, which must earn full points.
 CORRECT_VARIANTS: dict[str, list[Edit]] = {
     "default_dct": [Edit("part1", DECODE, "tf.io.decode_jpeg(jpeg, channels=3)")],
+    "decode_image_instead": [Edit("part1", DECODE, "tf.io.decode_image(jpeg, channels=3, expand_animations=False)")],
+    "rest_instances_name_the_input": [
+        Edit(
+            "rest_answer",
+            '{"b64": base64.b64encode(jpeg).decode("ascii")}',
+            '{"images": {"b64": base64.b64encode(jpeg).decode()}}',
+        )
+    ],
 }
 
 
@@ -128,6 +156,7 @@ KERNEL_ATTACKS = {
     "image_attributes": "release",
     "display_updates": "release",
     "frame_flood": "release",
+    "reference_hunt": "release",
     "resources": "solution",
     # Patching the tests, or the hand-in, must not turn a mistake into points.
     "monkeypatch_tests": "top_k_ascending",
@@ -206,8 +235,8 @@ def edited_metadata() -> nbformat.NotebookNode:
     return nb
 
 
-# A servable that returns the same made-up classes for any image, without the decoder, the model or the top-k, but
-# with the right signature: it earns the signature's points and nothing else.
+# A servable that returns the same made-up classes for any image, without the decoder, the model or the top-k, and
+# the right signatures around it: Part 6 is judged on its own, so it earns Part 6's points and nothing else.
 FAKE_SERVABLE = {
     "part5": """model = None
 
@@ -218,20 +247,15 @@ def serve_jpegs(jpegs):
         "classes": tf.tile(tf.constant([[0, 1, 2, 3, 4]], tf.int32), [count, 1]),
         "probabilities": tf.tile(tf.constant([[0.2] * 5], tf.float32), [count, 1]),
     }
-
-
-serving_input_spec = tf.TensorSpec([None], tf.string)
-serving_fn = tf.function(serve_jpegs).get_concrete_function(serving_input_spec)
 """,
     "part6": """signature_input = tf.TensorSpec([None], tf.string, name="images")
 
 
 @tf.function(input_signature=[signature_input])
-def predict(images):
-    return serve_jpegs(images)
+def predict(jpegs):
+    return serving_fn(jpegs)
 
 
-servable = tf.Module()
 SIGNATURES = {"serving_default": predict, "predict": predict}
 """,
 }

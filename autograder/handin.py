@@ -45,6 +45,9 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
             setattr(module, f"{name}_weights", list(namespace[name].weights))
     for name, function in spec.get("functions", {}).items():
         source = function.get("from", name)
+        if not callable(namespace.get(source)):
+            errors[name] = _missing(source, namespace.get(source), "a function", explain)
+            continue
         try:
             setattr(module, name, _graph(namespace, name, source, _tensor_spec(function)))
         except Exception as error:  # any failure to trace is the student's to see, with its reason
@@ -117,17 +120,8 @@ def _graph(namespace: dict, name: str, source: str, spec):
         (only, *others) = [*inputs, *keywords.values()] or [None]
         if not others and isinstance(only, tf.TensorSpec) and (only.shape, only.dtype) == (spec.shape, spec.dtype):
             return traced
-    function = tf.function(_python_function(namespace, source), input_signature=[spec])
+    function = tf.function(namespace[source], input_signature=[spec])
     function.get_concrete_function()
-    return function
-
-
-def _python_function(namespace: dict, name: str):
-    if name not in namespace:
-        raise NameError(f"{name} is not defined: run the cell that defines it", name=name)
-    function = namespace[name]
-    if not callable(function):
-        raise TypeError(f"{name} is a {type(function).__name__}, not a function")
     return function
 
 
@@ -161,12 +155,13 @@ def _missing(name: str, value: object, expected: str, explain, error: Exception 
     return f"{name} is a {type(value).__name__}, expected {expected}{detail}"
 
 
-def call_for_judge(namespace: dict, name: str, arguments: str) -> None:
-    """Show the reply to one call the judge asks for, as this cell's last output: only the grader reads it. The
-    function's own prints and displays before it are the student's."""
+def call_for_judge(namespace: dict, name: str, arguments_file: str) -> None:
+    """Show the reply to one call the judge asks for, its arguments in arguments_file, as this cell's last output:
+    only the grader reads it. The function's own prints and displays before it are the student's."""
     from IPython.display import publish_display_data
 
     spec = json.loads(Path(SPEC_FILE).read_text())
+    arguments = Path(arguments_file).read_text()
     publish_display_data({REPLY_TYPE: json.dumps(reply_for_judge(namespace, spec, name, arguments))})
 
 

@@ -54,6 +54,11 @@ class Judging:
         return self.scratch / "handin.tar"
 
     @property
+    def calls(self) -> Path:
+        """A host folder the kernel reads, read-only: the arguments of each call the judge makes in it."""
+        return self.scratch / "calls"
+
+    @property
     def handin(self) -> dict:
         return self.assignment.handin
 
@@ -82,6 +87,7 @@ class PrepareJudging(NbGraderPreprocessor):
         nb.cells.append(new_code_cell(HAND_IN_CELL, id=HAND_IN_CELL_ID))
         judging = Judging(cells, held, assignment)
         judging.archive.touch(mode=0o600)
+        judging.calls.mkdir(mode=0o755)
         judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, assignment, judging.archive)
         judging.supervisor.prewarm()
         resources["judging"] = judging

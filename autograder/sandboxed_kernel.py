@@ -37,6 +37,7 @@ SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
 CONNECTION_FILE = "/grader/connection.json"
 HANDIN_MODULE = "/grader/handin.py"
 HANDIN_WIRE = "/grader/wire.py"
+CALLS = "/grader/calls"  # read-only: the arguments of the judge's calls of the student's functions
 HANDIN_SPEC = "/grader/handin.json"
 HANDIN_ARCHIVE = "/grader/handin.tar"  # inside the sandbox: the one host file the kernel may write
 MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
@@ -61,6 +62,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     tmp_size = Integer(512 * MIB, help="Bytes the notebook may write into /tmp").tag(config=True)
     handin_module = Unicode(help="Host path of the hand-in module, run in the kernel after the notebook")
     handin_archive = Unicode(help="Host path of the file the kernel writes its hand-in archive into")
+    calls_folder = Unicode(help="Host folder of the arguments of the judge's calls, which the kernel reads")
     handin_spec = Bytes(b"{}", help="What the kernel hands in, as JSON for the hand-in module")
     readable = List(Unicode(), help="Host folders the assignment lets the notebook read")
     environment = Dict(Unicode(), help="The assignment's environment variables for the notebook")
@@ -89,6 +91,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             read_only={
                 **{folder: folder for folder in self.readable},
                 **({HANDIN_MODULE: self.handin_module, HANDIN_WIRE: str(WIRE_MODULE)} if self.handin_module else {}),
+                **({CALLS: self.calls_folder} if self.calls_folder else {}),
             },
             writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
             files={HANDIN_SPEC: self.handin_spec},
@@ -187,7 +190,12 @@ class SandboxedExecute(Execute):
             return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", "kernel_stopped": True}
         if timeout <= 0:
             return {"timed_out": True}
-        cell = new_code_cell(f"call_for_judge(globals(), {function!r}, {arguments!r})")
+        # The arguments, megabytes of them at times, go in a file: in the code of the cell, IPython would take
+        # seconds to echo, transform, compile and store them.
+        staged = self._judging.calls / "arguments.tmp"
+        staged.write_text(arguments)
+        staged.replace(self._judging.calls / "arguments.json")
+        cell = new_code_cell(f"call_for_judge(globals(), {function!r}, {CALLS + '/arguments.json'!r})")
         self.nb.cells.append(cell)
         index, started = len(self.nb.cells) - 1, time.monotonic()
         self._call = (index, timeout)
@@ -259,6 +267,7 @@ class SandboxedExecute(Execute):
         if self._judging:
             km.handin_module = str(HAND_IN_MODULE)
             km.handin_archive = str(self._judging.archive)
+            km.calls_folder = str(self._judging.calls)
             km.handin_spec = json.dumps(self._judging.handin).encode()
             km.readable = self._judging.assignment.readable
             km.environment = self._judging.assignment.environment

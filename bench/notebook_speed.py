@@ -20,7 +20,7 @@ from bench.stats import figure
 # Which cells make up each part of the breakdown, by cell id; every other code cell counts as "tests".
 BREAKDOWN = {
     "imports and setup": ("setup",),
-    "model build": ("weights", "part5"),
+    "model build": ("weights", "part5", "servable_trace", "servable_in_use"),
     "export": ("export",),
     "inspect and reload checks": (
         "fresh_process_start",
@@ -28,7 +28,14 @@ BREAKDOWN = {
         "inspect_report",
         "validate",
     ),
-    "model server and queries": ("server_start", "rest_answer", "grpc_answer", "labels_answer", "server_stop"),
+    "model server and queries": (
+        "server_start",
+        "rest_answer",
+        "grpc_answer",
+        "labels_answer",
+        "server_peers",
+        "server_stop",
+    ),
 }
 EXPORT_CELL = "export"  # the cell that writes the SavedModel: the notebook's time "to export" ends with it
 CELL_TIMEOUT_SECONDS = 600

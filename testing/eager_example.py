@@ -25,18 +25,27 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookError as error:
         print(f"error: {error}")
         return 1
-    image = helpers["build_jpeg_to_image_graph"](tf.constant(args.jpeg.read_bytes()))
-    print(f"{args.jpeg.name} decoded: shape {image.shape}, dtype {image.dtype.name}")
+    try:
+        show(helpers, args.jpeg)
+    except NotebookError as error:
+        print(f"error: {error}")
+        return 1
+    return 0
+
+
+def show(helpers, jpeg: Path) -> None:
+    """Call each helper on jpeg (or a batch of it, or made-up probabilities) and print what it returns."""
+    image = helpers["build_jpeg_to_image_graph"](tf.constant(jpeg.read_bytes()))
+    print(f"{jpeg.name} decoded: shape {image.shape}, dtype {image.dtype.name}")
     print(f"  values from {float(tf.reduce_min(image)):.1f} to {float(tf.reduce_max(image)):.1f}")
     print("  mean of each channel (B, G, R, after the ImageNet means are subtracted):", end=" ")
     print(np.round(tf.reduce_mean(image, axis=[0, 1]).numpy(), 1))
-    batch = helpers["preprocess_input"](tf.constant([args.jpeg.read_bytes()] * 2))
+    batch = helpers["preprocess_input"](tf.constant([jpeg.read_bytes()] * 2))
     same = bool(tf.reduce_all(batch[0] == batch[1]))
     print(f"a batch of the same JPEG twice: shape {batch.shape}, rows equal: {same}")
     probabilities = tf.nn.softmax(tf.random.stateless_normal([1, 1000], seed=[1, 2]) * 3)
     top = helpers["postprocess_output"](probabilities)
     print("top 5 of made-up probabilities:", top["classes"][0].numpy(), np.round(top["probabilities"][0].numpy(), 4))
-    return 0
 
 
 if __name__ == "__main__":

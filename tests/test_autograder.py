@@ -38,63 +38,78 @@ JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct on
 LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
 PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"
 GRADED_CELLS = {
-    "test_decode_shape_dtype": 5,
-    "test_decode_range": 5,
-    "test_decode_channel_order": 15,
+    "test_decode_shape_dtype": 10,
+    "test_decode_values": 10,
+    "test_decode_bounds": 5,
+    "test_my_checks": 15,
     "test_batch_shape": 5,
-    "test_batch_identical_rows": 5,
-    "test_batch_different_rows": 10,
+    "test_batch_rows": 5,
     "test_topk_planted": 5,
     "test_topk_batch": 5,
-    "test_servable_outputs": 15,
+    "test_servable": 10,
     "test_export_signatures": 5,
     "test_export_reloaded_output": 5,
     "test_served_requests": 10,
     "test_served_labels": 10,
 }
 ALL = set(GRADED_CELLS)
-DECODE = {"test_decode_shape_dtype", "test_decode_range", "test_decode_channel_order"}
-TOP_K = {"test_topk_planted", "test_topk_batch"}
-EXPORT = {"test_export_signatures", "test_export_reloaded_output"}
-SERVABLE = {"test_servable_outputs"}
-SERVED = {"test_served_requests", "test_served_labels"}
-LABELS = {"test_served_labels"}  # the requests are right, but what comes back is not the in-process servable's
-# The graded cells each graded student must fail; they keep full points in every other cell.
+DECODE = {"test_decode_shape_dtype", "test_decode_values"}  # Part 1
+MY_TESTS = {"test_decode_bounds", "test_my_checks"}  # Part 2
+BATCH = {"test_batch_shape", "test_batch_rows"}  # Part 3
+TOP_K = {"test_topk_planted", "test_topk_batch"}  # Part 4
+SERVABLE = {"test_servable"}  # Part 5
+EXPORT = {"test_export_signatures", "test_export_reloaded_output"}  # Parts 6 and 7
+SERVED = {"test_served_requests", "test_served_labels"}  # Part 8
+# The graded cells each graded student must fail; they keep full points in every other cell but those of
+# EXPECTED_PARTIAL. Each realistic mistake costs the cells of its own part only (error carried forward): a later
+# part is judged with stand-ins for the earlier ones.
 EXPECTED_FAILURES = {
     "solution": set(),
     "default_dct": set(),  # tf.io.decode_jpeg(jpeg, channels=3): a correct answer too
+    "decode_image_instead": set(),
+    "rest_instances_name_the_input": set(),
     "unfilled_release": ALL,
-    "decode_one_channel": ALL - TOP_K - {"test_served_requests"},  # nothing to serve, but the requests are right
-    # grayscale JPEGs decode to one channel, which preprocess_input cannot flip
-    "decode_without_channels": DECODE | {"test_servable_outputs", "test_export_reloaded_output"} | LABELS,
-    "no_preprocess_input": {"test_decode_range", "test_decode_channel_order"},
-    "preprocess_tf_mode": {"test_decode_channel_order"},
-    "preprocess_torch_mode": {"test_decode_channel_order"},
-    "means_in_rgb_without_flip": {"test_decode_channel_order"},
-    "batch_first_image_only": {"test_batch_different_rows", "test_servable_outputs"},
-    "top_k_of_3": TOP_K | {"test_servable_outputs", "test_export_signatures"},
-    "top_k_ascending": TOP_K | SERVABLE,
+    "decode_one_channel": DECODE,  # its servable cannot serve: Parts 6 to 8 go on with the stand-in servable
+    "decode_without_channels": DECODE,  # colour JPEGs decode, grayscale ones cannot be preprocessed
+    "decode_not_resized": {"test_decode_shape_dtype"},
+    "no_preprocess_input": {"test_decode_values"},
+    "preprocess_tf_mode": {"test_decode_values"},
+    "preprocess_torch_mode": {"test_decode_values"},
+    "means_in_rgb_without_flip": {"test_decode_values"},
+    "bounds_too_wide": {"test_decode_bounds"},
+    "checks_of_the_shape_only": set(),  # partly: EXPECTED_PARTIAL
+    "checks_too_strict": {"test_my_checks"},  # they reject a correct output
+    "checks_call_the_decoder": {"test_my_checks"},
+    "batch_first_image_only": {"test_batch_rows"},
+    "map_without_output_type": BATCH,
+    "top_k_of_3": TOP_K,
+    "top_k_ascending": TOP_K,
     "softmax_applied_again": TOP_K,
-    "signature_input_renamed": EXPORT | LABELS,  # REST's row format needs no input name; gRPC's does
-    "signature_outputs_swapped": EXPORT | LABELS,
-    "export_without_signatures": EXPORT | LABELS,
-    "rest_jpegs_not_base64": SERVED,
-    "grpc_input_renamed": SERVED,
-    "grpc_signature_renamed": SERVED,
-    "labels_parsed_in_reverse": LABELS,
-    # Graphs that attack the judge: only the cells that call them fail, each with its reason.
-    "hostile_graph_never_returns": TOP_K | SERVABLE | EXPORT | LABELS,  # the server never answers
+    "servable_in_training_mode": SERVABLE,
+    "model_without_its_top": SERVABLE,
+    "servable_skips_postprocess": SERVABLE,
+    "signature_input_unnamed": EXPORT,  # clients send images, which its export does not take
+    "signature_default_only": EXPORT,
+    "export_without_signatures": EXPORT,
+    "rest_jpegs_not_base64": {"test_served_requests"},
+    "grpc_input_renamed": {"test_served_requests"},
+    "grpc_signature_renamed": {"test_served_requests"},
+    "grpc_outputs_left_as_protos": {"test_served_labels"},
+    "labels_parsed_in_reverse": {"test_served_labels"},
+    # A graph that attacks the judge: only the cells that call it fail, each with its reason; the servable that
+    # includes it never answers in the kernel either, so Parts 6 to 8 go on with the stand-in servable.
+    "hostile_graph_never_returns": TOP_K,
     # Kernel attacks (autograder/attacks): each fails and changes nothing. Added to the release, they earn
     # nothing; added to the solution, they do not cost it a point; added to a mutant, they do not fix it.
     **{f"hostile_{attack}": ALL for attack, base in KERNEL_ATTACKS.items() if base == "release"},
     "hostile_resources": set(),
-    "hostile_monkeypatch_tests": TOP_K | SERVABLE,  # its answers are top_k_ascending's
+    "hostile_monkeypatch_tests": TOP_K,  # its answers are top_k_ascending's
     # its answers are export_without_signatures'; the text it forged for max_value is no number
-    "hostile_forged_handin": EXPORT | LABELS | {"test_decode_range"},
+    "hostile_forged_handin": EXPORT | {"test_decode_bounds"},
     "edited_metadata": set(),
     "dressed_up": set(),  # its markdown would run in the pages that show it: it is shown inert
     "nbformat_3": set(),
-    "fake_servable": ALL - {"test_export_signatures"},  # the right signature, on a servable without a model
+    "fake_servable": ALL - EXPORT,  # a made-up servable, with the right signatures around it: Part 6's points
     # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
     "smithjohn_12345": ALL,
     "John_Smith_123456": ALL,
@@ -105,6 +120,7 @@ EXPECTED_FAILURES = {
     "setuid_zip": ALL,
     "extra_files": ALL,
 }
+EXPECTED_PARTIAL = {"checks_of_the_shape_only": {"test_my_checks": 2.5}}  # catches the one-channel decoder only
 EXPECTED_NOTES = {
     "edited_metadata": [
         "cell 37 is a copy of test cell 'test_topk_batch' (cell 36): removed its grade metadata, only the original "
@@ -112,7 +128,7 @@ EXPECTED_NOTES = {
         "cell 38 had grade metadata for an unknown id 'my_own_test'; it is graded as an ordinary cell",
     ],
     "dressed_up": [
-        f"cell 17 had grade metadata for an unknown id '{ACTIVE_GRADE_ID}'; it is graded as an ordinary cell"
+        f"cell 8 had grade metadata for an unknown id '{ACTIVE_GRADE_ID}'; it is graded as an ordinary cell"
     ],
     "hostile_os_exit": [
         "grading stopped in cell 4: the notebook's kernel died (the notebook exited or crashed); "
@@ -286,6 +302,7 @@ def test_each_submission_loses_exactly_the_cells_aimed_at_it(batch, student: str
     expected = {
         cell: 0.0 if cell in EXPECTED_FAILURES[student] else float(points) for cell, points in GRADED_CELLS.items()
     }
+    expected.update(EXPECTED_PARTIAL.get(student, {}))
     failed = {cell: cell_text(run, student, cell)[-300:] for cell in scores if scores[cell] != expected[cell]}
     assert scores == expected, {"note": row["note"], **failed}
     assert float(row["score"]) == sum(expected.values()) and float(row["max_score"]) == 100
@@ -364,6 +381,9 @@ def test_attacks_from_inside_the_sandbox_fail(batch) -> None:
     assert "blocked: replacing the heartbeat socket: Permission denied" in attacks["hostile_socket_swap"]
     assert attacks["hostile_read_files"].count("read blocked") == 3
     assert "MemoryError" in attacks["hostile_memory_hog"]
+    # No reference code is where the student's code runs: not as the notebook runs, not when the judge calls it.
+    assert "nothing found while the notebook runs" in attacks["hostile_reference_hunt"]
+    assert "nothing found while the judge calls" in cell_text(run, "hostile_reference_hunt", "test_my_checks")
     for folder in (REPO, REPO / "samples", Path(sys.prefix)):
         assert not (folder / "escaped.txt").exists()
     # Whatever the writer believed, the real files are untouched and the grades are the judge's.
@@ -415,7 +435,10 @@ def test_a_function_that_never_returns_costs_only_the_cells_that_call_it(batch) 
         f"HandInError: postprocess_output did not finish within {JUDGE_CELL_TIMEOUT} s when an earlier test "
         "called it, so it is not called again"
     )
-    assert "Decoder value range: passed." in cell_text(run, student, "test_decode_range")
+    assert "Decoder values: passed." in cell_text(run, student, "test_decode_values")
+    assert "on the stand-in servable, since yours cannot serve: serving_fn did not answer" in cell_text(
+        run, student, "test_export_signatures"
+    )
 
 
 def test_grading_notes_come_only_from_the_grader(batch) -> None:
@@ -476,8 +499,9 @@ def test_feedback_says_what_to_fix_as_the_notebook_does(batch) -> None:
     and hint that JupyterLab showed, one line each, not TensorFlow's traceback."""
     run, _, _ = batch
     html = (run.out / "feedback" / "decode_one_channel" / "serving_keras_resnet.html").read_text()
-    hint = "in Part 1, decode with channels=3 (a grayscale JPEG must become RGB)"
-    assert html.count(hint) >= 9, "each failing test and each function that could not be handed in says it"
+    hint = "the image has fewer than 3 channels: a grayscale JPEG must become RGB too"
+    assert html.count(hint) >= 4, "Part 1's tests say it, and the export's, which say why they used the stand-in"
+    assert "on the stand-in servable, since yours cannot serve: serving_fn could not be traced" in html
     assert "could not be traced into a graph: ValueError: in build_jpeg_to_image_graph (Part 1)" in html
     shown = re.sub(r"<style.*?</style>", "", html, flags=re.DOTALL)  # the page's CSS names a "Traceback" style
     assert "Traceback" not in shown and "autograph" not in shown

@@ -161,7 +161,7 @@ def empty_metadata_on_a_markdown_cell(nb: NotebookNode) -> list[str]:
 
 
 def hidden_tests_marker_in_an_answer(nb: NotebookNode) -> list[str]:
-    nb.cells[position(nb, "topk_answer")].source += f"\n{STUDENT_MARKER}\n"
+    nb.cells[position(nb, "part4")].source += f"\n{STUDENT_MARKER}\n"
     return []
 
 
@@ -185,18 +185,18 @@ def cut_and_pasted_twice(nb: NotebookNode) -> list[str]:
 
 
 def pasted_twice_at_the_end(nb: NotebookNode) -> list[str]:
-    original = position(nb, "test_decode_range")
+    original = position(nb, "test_decode_values")
     nb.cells += [pasted(nb.cells[original], "first"), pasted(nb.cells[original], "second")]
     copies = [len(nb.cells) - 1, len(nb.cells)]
-    note = COPY_NOTE.format(copy="{}", kind="test", grade_id="test_decode_range", original=original + 1)
+    note = COPY_NOTE.format(copy="{}", kind="test", grade_id="test_decode_values", original=original + 1)
     return [note.format(cell) for cell in copies]
 
 
 def answer_copied_and_edited(nb: NotebookNode) -> list[str]:
-    original = position(nb, "topk_answer")
+    original = position(nb, "part4")
     nb.cells.insert(original + 1, pasted(nb.cells[original]))
     nb.cells[original + 1].source += "\n# my second try"
-    return [COPY_NOTE.format(copy=original + 2, kind="answer", grade_id="topk_answer", original=original + 1)]
+    return [COPY_NOTE.format(copy=original + 2, kind="answer", grade_id="part4", original=original + 1)]
 
 
 def copy_with_a_new_grade_id(nb: NotebookNode) -> list[str]:
@@ -245,10 +245,10 @@ metadata_not_a_dict = metadata_replaced("metadata_not_a_dict", "test", "grade me
 
 
 def answer_turned_into_markdown(nb: NotebookNode) -> list[str]:
-    index = position(nb, "topk_answer")
+    index = position(nb, "part4")
     cell = nb.cells[index]
     nb.cells[index] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata, id=cell.id)
-    return [CHANGE_NOTE.format(kind="answer", grade_id="topk_answer", cell=index + 1, changed="cell type")]
+    return [CHANGE_NOTE.format(kind="answer", grade_id="part4", cell=index + 1, changed="cell type")]
 
 
 CASES = [
@@ -272,7 +272,7 @@ CASES = [
     metadata_change("test_topk_batch", "test", "locked", locked=1),
     metadata_change("test_topk_batch", "test", "extra", extra="x"),
     metadata_change("test_topk_batch", "test", "cell type", cell_type="markdown"),
-    metadata_change("topk_answer", "answer", "grade, points", grade=True, points=10),
+    metadata_change("part4", "answer", "grade, points", grade=True, points=10),
     metadata_not_a_dict,
     metadata_replaced(
         "grade_id_deleted", {k: v for k, v in SOURCE_METADATA_TOPK.items() if k != "grade_id"}, "grade id"
@@ -328,7 +328,7 @@ def test_without_the_source_notebook_the_first_of_several_copies_is_graded(
     [
         ("test_topk_batch", "test cell 'test_topk_batch' is missing from the notebook; it scores 0"),
         ("setup", "locked cell 'setup' is missing from the notebook"),
-        ("topk_answer", "answer cell 'topk_answer' is missing from the notebook"),
+        ("part4", "answer cell 'part4' is missing from the notebook"),
     ],
 )
 def test_deleted_cell_is_reported_and_graded_as_nbgrader_does(course: Course, grade_id: str, note: str) -> None:
@@ -371,7 +371,7 @@ def test_feedback_shows_a_students_hidden_tests_marker_and_hides_the_courses(
     course: Course, marker: str, error: str
 ) -> None:
     nb = copy.deepcopy(SOURCE)
-    nb.cells[position(nb, "topk_answer")].source += f"\n{marker}\n"
+    nb.cells[position(nb, "part4")].source += f"\n{marker}\n"
     plain = course.autograde(nb, repaired=False, feedback=True)
     assert not plain.feedback["success"]
     assert error in plain.feedback["log"]
@@ -384,7 +384,7 @@ def test_feedback_shows_a_students_hidden_tests_marker_and_hides_the_courses(
 
 def test_clear_locked_hidden_tests_keeps_student_cells_and_clears_locked_ones(course: Course) -> None:
     nb = copy.deepcopy(SOURCE)
-    answer = position(nb, "topk_answer")
+    answer = position(nb, "part4")
     nb.cells[answer].source += f"\n{STUDENT_MARKER}\n"
     autograded = course.autograde(nb).notebook
     release = nbformat.read(course.root / "release" / ASSIGNMENT / NOTEBOOK, as_version=4)

@@ -18,6 +18,7 @@ from testing import test_helpers  # as a module: pytest must not collect its tes
 
 MUTANT_FAILS = {
     "means_in_rgb_without_flip": "test_channel_order_is_bgr_with_means_subtracted",
+    "decode_without_channels": "test_grayscale_jpeg_becomes_three_channels",
     "batch_first_image_only": "test_batch_rows_follow_their_images",
     "top_k_ascending": "test_top_k_keeps_five_classes_most_probable_first",
 }
@@ -55,19 +56,27 @@ def run(module: str, *args: str, temporary: Path) -> subprocess.CompletedProcess
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True)
 
 
-def test_from_the_command_line_the_solution_passes_and_a_blank_notebook_fails_in_one_line(tmp_path) -> None:
+def test_from_the_command_line_each_part_is_tested_as_soon_as_it_is_written(tmp_path) -> None:
+    """The solution passes; a release with only Part 1 filled in passes the decoder's tests, and each test of a
+    helper still blank fails with one line that names its cell."""
     passed = run("testing.test_helpers", str(SOLUTION), temporary=tmp_path)
     assert passed.returncode == 0, passed.stderr[-3000:]
-    assert "OK" in passed.stderr
-    unfilled = tmp_path / "unfilled.ipynb"
+    assert "OK" in passed.stderr and "SKIPPED" not in passed.stderr
     release = nbformat.read(REPO / "notebooks" / SOLUTION.parent.name / SOLUTION.name, as_version=4)
-    nbformat.write(copy.deepcopy(release), unfilled)
-    failed = run("testing.test_helpers", str(unfilled), temporary=tmp_path)
-    assert failed.returncode == 1
-    assert failed.stderr.strip().splitlines()[-1] == (
-        "error: cell 15 ('decode_answer') of unfilled.ipynb is not valid Python (line 6: invalid syntax): "
-        "fill in its ??? first"
+    solution = {cell.id: cell.source for cell in nbformat.read(SOLUTION, as_version=4).cells}
+    part1_only = copy.deepcopy(release)
+    next(cell for cell in part1_only.cells if cell.id == "part1").source = solution["part1"]
+    notebook = tmp_path / "part1_only.ipynb"
+    nbformat.write(part1_only, notebook)
+    tested = run("testing.test_helpers", str(notebook), temporary=tmp_path)
+    assert tested.returncode == 1
+    for decoder_test in ("test_decoder_gives_a_224x224x3_float32_image", "test_channel_order_is_bgr_with_means"):
+        assert f"[       OK ] HelperTests.{decoder_test}" in tested.stderr
+    blank = "fill in its ??? first"
+    assert (
+        "AssertionError: preprocess_input: cell 26 ('part3') of part1_only.ipynb is not valid Python" in tested.stderr
     )
+    assert tested.stderr.count(blank) == 3 * 2, "each of the 3 tests of blank helpers says it (tf.test shows it twice)"
 
 
 def test_the_eager_example_shows_what_each_helper_returns(tmp_path) -> None:
