@@ -111,6 +111,7 @@ MUTANTS: dict[str, list[Edit]] = {
 CORRECT_VARIANTS: dict[str, list[Edit]] = {
     "default_dct": [Edit("part1", DECODE, "tf.io.decode_jpeg(jpeg, channels=3)")],
     "decode_image_instead": [Edit("part1", DECODE, "tf.io.decode_image(jpeg, channels=3, expand_animations=False)")],
+    "model_called_plainly": [Edit("part5", "model(images, training=False)", "model(images)")],  # Keras 3: inference
     "rest_instances_name_the_input": [
         Edit(
             "rest_answer",
