@@ -132,15 +132,15 @@ EXPECTED_NOTES = {
         f"cell 8 had grade metadata for an unknown id '{ACTIVE_GRADE_ID}'; it is graded as an ordinary cell"
     ],
     "hostile_os_exit": [
-        "grading stopped in cell 4: the notebook's kernel died (the notebook exited or crashed); "
+        "grading stopped in cell 3: the notebook's kernel died (the notebook exited or crashed); "
         "the cells after it did not run"
     ],
     "hostile_frame_flood": [
-        "grading stopped in cell 4: its output was lost: it printed more than 256 MiB at once; "
+        "grading stopped in cell 3: its output was lost: it printed more than 256 MiB at once; "
         "the cells after it did not run"
     ],
     "hostile_uninterruptible_loop": [
-        f"grading stopped in cell 4: it ran longer than {CELL_TIMEOUT} s and ignored the interrupt; "
+        f"grading stopped in cell 3: it ran longer than {CELL_TIMEOUT} s and ignored the interrupt; "
         "the cells after it did not run"
     ],
 }

@@ -280,6 +280,13 @@ def test_the_untouched_release_says_which_blanks_to_fill_first(lab: Lab, page) -
     open_notebook(page, lab, name)
     assert not page.evaluate("window.jupyterapp.shell.currentWidget.context.model.dirty"), "opening changed it"
     assert lab.notebook(name).read_bytes() == RELEASE.read_bytes()
+    # The set-up and the checks are collapsed: the first blank is on the first screen, under the introduction.
+    assert page.locator(f"{CURRENT} .jp-InputPlaceholder").count() == 3, "the set-up and checks cells are collapsed"
+    first_blank = page.locator(f"{CURRENT} .jp-CodeCell").filter(has_text="def build_jpeg_to_image_graph").first
+    box = first_blank.bounding_box()
+    screenshot(page, "first-screen")
+    measured("first screen at 1400x1000", first_blank_bottom_px=round(box["y"] + box["height"]))
+    assert box["y"] + box["height"] <= page.viewport_size["height"], "the first blank is below the first screen"
     dialog = validate(page)
     assert "build_jpeg_to_image_graph is not defined: fill in the ??? of Part 1 first" in dialog
     assert len(dialog) <= DIALOG_LIMIT
