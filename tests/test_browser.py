@@ -245,7 +245,7 @@ def test_a_correct_notebook_runs_clean_shows_pictures_validates_and_keeps_two_ex
     assert export_versions(lab) == ["1"], "one run, one export; Validate exported into a scratch folder"
 
     # Exporting again and again keeps the newest two versions, and the notebook says which it removed.
-    export = page.locator(f"{CURRENT} .jp-CodeCell").filter(has_text="export_path = export_servable(")
+    export = page.locator(f"{CURRENT} .jp-CodeCell").filter(has_text="def export_servable(")
     for printed in ("Exported the servable to keras_servable/2", "Removed version(s) 1 of keras_servable to keep 2"):
         export.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Control+Enter")
