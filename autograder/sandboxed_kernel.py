@@ -201,8 +201,11 @@ class SandboxedExecute(Execute):
         self._call = (index, timeout)
         try:
             self.execute_cell(cell, index)
-        except (CellTimeoutError, DeadKernelError) as error:
-            self._kernel_busy = f"the kernel stopped ({type(error).__name__}) while it ran {function}"
+        except CellTimeoutError:  # it ran out of time and ignored the interrupt: the kernel is still running it
+            self._kernel_busy = f"the kernel was still running {function} after its time ran out"
+            return {"timed_out": True, "kernel_stopped": True}
+        except DeadKernelError:
+            self._kernel_busy = f"the kernel died while it ran {function}"
             return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", "kernel_stopped": True}
         finally:
             self.nb.cells.pop()

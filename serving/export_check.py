@@ -55,6 +55,10 @@ def report_on(export_dir: str, jpeg_files: list[str]) -> dict:
             "outputs": describe(signature.structured_outputs),
         }
         report["weights"][key] = sum(variable.shape.num_elements() for variable in signature.variables)
+        inputs = sorted(signature.structured_input_signature[1])
+        if inputs != ["images"]:  # a client sends images: calling it so would fail with a dump of the JPEGs
+            report["errors"][key] = f"it takes {inputs}, not the input a client sends, images"
+            continue
         try:
             for name, value in signature(images=jpegs).items():
                 report["outputs"][f"{key}/{name}"] = {"dtype": value.dtype.name, "values": value.numpy().tolist()}

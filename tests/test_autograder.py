@@ -100,6 +100,10 @@ EXPECTED_FAILURES = {
     # A graph that attacks the judge: only the cells that call it fail, each with its reason; the servable that
     # includes it never answers in the kernel either, so Parts 6 to 8 go on with the stand-in servable.
     "hostile_graph_never_returns": TOP_K,
+    # Python functions that never return in the kernel when the judge calls them on a hidden input: only their
+    # test fails; one that ignores the interrupt leaves the kernel busy, so Part 8's other test cannot call it.
+    "hostile_python_never_returns": {"test_served_requests"},
+    "hostile_python_ignores_the_interrupt": SERVED,
     # Kernel attacks (autograder/attacks): each fails and changes nothing. Added to the release, they earn
     # nothing; added to the solution, they do not cost it a point; added to a mutant, they do not fix it.
     **{f"hostile_{attack}": ALL for attack, base in KERNEL_ATTACKS.items() if base == "release"},
@@ -437,6 +441,15 @@ def test_a_function_that_never_returns_costs_only_the_cells_that_call_it(batch) 
         "called it, so it is not called again"
     )
     assert "Decoder values: passed." in cell_text(run, student, "test_decode_values")
+    # A Python function called in the kernel: its test fails; the kernel, interrupted, goes on with the next call.
+    hangs = f"TimeoutError: rest_predict_body did not finish within {JUDGE_CELL_TIMEOUT} s"
+    assert cell_text(run, "hostile_python_never_returns", "test_served_requests") == hangs
+    assert "Reading the answers: passed." in cell_text(run, "hostile_python_never_returns", "test_served_labels")
+    # One that ignores the interrupt keeps the kernel busy: the calls after it are refused at once, with the reason.
+    assert cell_text(run, "hostile_python_ignores_the_interrupt", "test_served_requests") == hangs
+    assert cell_text(run, "hostile_python_ignores_the_interrupt", "test_served_labels").startswith(
+        "HandInError: top_5_labels cannot be called: the kernel was still running rest_predict_body"
+    )
     assert "on the stand-in servable, since yours cannot serve: serving_fn did not answer" in cell_text(
         run, student, "test_export_signatures"
     )

@@ -5,6 +5,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from autograder import SOLUTION
+from autograder.fixtures import MUTANTS, filled_release
 from tests.conftest import SolutionRun
 from tests.helpers import cell_by_id, cell_text, notebook_env, run_notebook
 
@@ -74,3 +75,21 @@ def test_missing_weights_file_is_a_clear_error(tmp_path) -> None:
     assert "FileNotFoundError" in message
     assert f"RESNET_WEIGHTS='{missing}': expected 'imagenet', 'none' or the path of a Keras weights file" in message
     assert not (tmp_path / "servables").exists()
+
+
+def test_a_mistake_costs_its_own_part_in_the_notebook_and_a_failed_cell_is_not_called_blank(tmp_path) -> None:
+    """Run as a student does, a notebook whose Part 6 signature forgets its input's name fails Part 6's tests only,
+    each naming Part 6; the Part 8 cells the bad export breaks say that their cell failed, not that it is blank."""
+    nb = filled_release(MUTANTS["signature_input_unnamed"])
+    run_notebook(nb, notebook_env(tmp_path / "servables", RESNET_WEIGHTS="none"), allow_errors=True)
+    shown = {cell.id: "\n".join(error_lines(cell)) for cell in nb.cells if cell.cell_type == "code"}
+    failed_tests = {cell.id for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade") and shown[cell.id]}
+    assert failed_tests == {"test_export_signatures", "test_export_reloaded_output"}
+    assert all("(Part 6" in shown[test] for test in failed_tests), shown
+    assert "grpc_answer is not defined, since the cell of Part 8 that defines it failed" in shown["labels_answer"]
+    assert "fill in the ???" not in shown["labels_answer"]
+
+
+def error_lines(cell) -> list[str]:
+    """What the notebook shows of a cell's error: its short traceback (the checks' explain), not the raw error."""
+    return [line for output in cell.get("outputs", []) if output.output_type == "error" for line in output.traceback]
