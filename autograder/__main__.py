@@ -8,6 +8,7 @@ from pathlib import Path
 from autograder import REPO
 from autograder.assignment import available, find
 from autograder.grading import GradingRun, grade, load_course_config
+from autograder.inert import inert
 from autograder.probing import probe_sandboxes
 
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             scheduler=args.scheduler,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {inert(str(error))}", file=sys.stderr)
         return 2
     print(summary(run))
     return 0
@@ -76,7 +77,8 @@ def summary(run: GradingRun) -> str:
         *(f"  {r.student_id}: {r.note}" for r in run.results if r.notes and not r.problem),
     ]
     if run.skipped:
-        shown = ", ".join(run.skipped[:10]) + (f" and {len(run.skipped) - 10} more" if len(run.skipped) > 10 else "")
+        more = f" and {len(run.skipped) - 10} more" if len(run.skipped) > 10 else ""
+        shown = ", ".join(inert(name, 200) for name in run.skipped[:10]) + more
         lines.append(f"Skipped {len(run.skipped)} entries that belong to no student: {shown}")
     if graded:
         mean = sum(r.score for r in graded) / len(graded)

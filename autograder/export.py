@@ -1,8 +1,9 @@
 """nbgrader export plugin: one CSV row per student, with a column per graded cell and notes on what happened; and
 the same scores in the CSV that Canvas's gradebook imports.
 
-Every text cell is made safe for spreadsheets: a value that begins with `=`, `+`, `-`, `@` or a control character
-would run as a formula in Excel, LibreOffice or Google Sheets, so it gets a leading apostrophe, as OWASP advises.
+Every text cell is made safe for spreadsheets and for whoever reads them: its invisible characters are escaped
+(autograder/inert.py), and a value that begins with `=`, `+`, `-` or `@` would run as a formula in Excel,
+LibreOffice or Google Sheets, so it gets a leading apostrophe, as OWASP advises.
 """
 
 import csv
@@ -12,6 +13,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.plugins import ExportPlugin
 from traitlets import Dict, Unicode
+
+from autograder.inert import inert
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -27,10 +30,12 @@ class StudentRecord:
 
 
 def spreadsheet_safe(value: object) -> object:
-    """value, with a leading apostrophe if it is text that a spreadsheet would read as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """value, its invisible characters escaped and with a leading apostrophe if it is text that a spreadsheet would
+    read as a formula."""
+    if not isinstance(value, str):
+        return value
+    value = inert(value)
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 class PerCellCsvExportPlugin(ExportPlugin):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
 from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 
@@ -172,6 +172,7 @@ KERNEL_ATTACKS = {
     "frame_flood": "release",
     "reference_hunt": "release",
     "resources": "solution",
+    "full_tmp": "solution",
     # Patching the tests, or the hand-in, must not turn a mistake into points.
     "monkeypatch_tests": "top_k_ascending",
     "forged_handin": "export_without_signatures",
@@ -210,6 +211,11 @@ def filled_release(edits: list[Edit] = ()) -> nbformat.NotebookNode:
     )
 
 
+# Attacks on the submissions graded beside the attacker, rather than on the grader: graded with a correct notebook
+# (tests/test_neighbours.py), not in the batch of every fixture, which they would slow down.
+NEIGHBOUR_ATTACKS = {"cpu_flood": "release"}
+
+
 def attack_code(attack: str, targets: dict) -> str:
     return f"ATTACK_TARGETS = {targets!r}\n" + (ATTACKS / f"{attack}.py").read_text()
 
@@ -217,7 +223,7 @@ def attack_code(attack: str, targets: dict) -> str:
 def hostile(attack: str, targets: dict) -> nbformat.NotebookNode:
     """The notebook the attack comes from, with its code: in a new cell after the setup, in the release (whose
     answer cells do not even compile), or appended to the first answer cell of the solution or a mutant."""
-    base = KERNEL_ATTACKS[attack]
+    base = {**KERNEL_ATTACKS, **NEIGHBOUR_ATTACKS}[attack]
     code = attack_code(attack, targets)
     if base == "release":
         nb = nbformat.read(RELEASE, as_version=4)
@@ -297,6 +303,13 @@ My notes on Part 1: [what decode_jpeg does](javascript:document.title='ESCAPED')
 <div style="position: fixed; inset: 0; background: white">serving_keras_resnet (Score: 100.0 / 100.0)</div>
 """
 HIDDEN_SOURCE_MARK = "# my decoder: its source is hidden from nbconvert's pages"
+# A raw cell that nbconvert's pages would insert as HTML: a fixed banner in the page's own classes over the score.
+RAW_BANNER = (
+    '<div class="panel panel-default" style="position: fixed; top: 0; left: 0; width: 100%; z-index: 9999">'
+    '<div class="panel-heading"><h4>serving_keras_resnet (Score: 999.0 / 100.0)</h4></div></div>'
+)
+HIDING_CELL_MARK = "a cell that takes the id of the grader's hand-in cell"
+BIDI_TRICK = "the comment's end \u202e } ;sdrow desrever {"  # a right-to-left override in a comment
 ACTIVE_GRADE_ID = "<img src=x onerror=alert(1)>"
 
 
@@ -312,7 +325,10 @@ def dressed_up() -> nbformat.NotebookNode:
     answer = new_markdown_cell(ACTIVE_MARKDOWN)
     answer.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "schema_version": 3}
     answer.metadata["nbgrader"]["grade_id"] = ACTIVE_GRADE_ID
-    nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer]
+    banner = new_raw_cell(RAW_BANNER, metadata={"raw_mimetype": "text/html"})
+    hiding = new_code_cell(f"print({HIDING_CELL_MARK!r})", id="grader-hand-in")  # the hand-in cell's old id
+    nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer, banner, hiding]
+    nb.cells[part1 + 4].source += f"\n# {BIDI_TRICK}"
     return nb
 
 

@@ -393,15 +393,29 @@ def keep_only(folder: Path, name: str) -> None:
             path.unlink(missing_ok=True)
 
 
+# What an nbgrader failure was, in the grader's words: its messages can hold what a kernel sent (an output that
+# does not validate is quoted whole), and no note quotes a submission.
+FAILURES = {
+    "ValidationError": "the graded notebook is not a valid notebook: its kernel sent an output nbformat refuses",
+    "MemoryError": "the grading worker ran out of memory",
+    "BrokenPipeError": "a pipe between the grader and a sandbox broke (see the grader's log)",
+    "DeadKernelError": "the notebook's kernel died",
+    "CellTimeoutError": "a cell ran out of time",
+}
+SEE_THE_LOG = "see the grader's log"
+
+
 def real_error(*texts: str) -> str:
-    """The error behind an nbgrader failure: the last "SomeError: message" line that is not nbgrader's own
-    "see the above traceback", from its traceback and then its log."""
+    """The error behind an nbgrader failure, by the type of the last "SomeError: message" line that is not
+    nbgrader's own "see the above traceback", from its traceback and then its log: what it means, never its
+    message (the grader's log has it)."""
     for text in texts:
         errors = [match for line in text.splitlines() if (match := ERROR_LINE.match(line))]
         errors = [m for m in errors if "above traceback" not in m["message"]]
         if errors:
-            return f"{errors[-1]['name'].rsplit('.', 1)[-1]}: {_first_line(errors[-1]['message'])}"
-    return _first_line(texts[0] if texts else "") or "unknown error"
+            name = errors[-1]["name"].rsplit(".", 1)[-1]
+            return f"{name}: {FAILURES.get(name, SEE_THE_LOG)}"
+    return f"unknown error: {SEE_THE_LOG}"
 
 
 def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun) -> None:

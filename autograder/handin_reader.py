@@ -33,12 +33,34 @@ RESULT_LIMIT = 16 << 20  # characters of what one such call returns
 NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
 
 
+# A graph may hold no stateful op but these: one that keeps state from one call to the next (a variable it writes, a
+# table, queue or resource shared by name) could keep one test's inputs for a later error message. Reading variables
+# (a model's weights), calling functions, control flow, assertions, printing and random numbers keep no data.
+STATELESS_ENOUGH = ("ReadVariableOp", "StatefulPartitionedCall", "PartitionedCall", "While", "If", "Case", "Assert")
+STATELESS_ENOUGH_PREFIXES = ("Print", "Random", "TruncatedNormal", "Multinomial", "TensorArray")
+
+
 class HandInError(Exception):
     """Something the tests need was not handed in; the message says why."""
 
 
 class StudentCodeError(Exception):
     """A handed-in function failed when a test called it; the message says which and how, in a line."""
+
+
+class HiddenInputs:
+    """Whether the test code running now is a hidden test's (set by the judge, segment by segment): what a student's
+    function raises on a hidden input is shown as its kind only, never as its message, which the function writes
+    and could make tell the input."""
+
+    now = False
+
+
+def failed(name: str, what: str, error_type: str) -> StudentCodeError:
+    """The error a test sees when the student's function name fails: what, or only error_type on a hidden input."""
+    if HiddenInputs.now:
+        return StudentCodeError(f"{name} failed on a hidden test's input ({error_type[:60]})")
+    return StudentCodeError(f"{name} {what}"[:MESSAGE_LIMIT])
 
 
 class KernelFunction:
@@ -58,13 +80,13 @@ class KernelFunction:
         reply = self.call(self.name, arguments)
         if "raised" in reply:
             error_type, message = (str(part) for part in reply["raised"])
-            raise StudentCodeError(f"{self.name} raised {error_type[:60]}: {message}"[:MESSAGE_LIMIT])
+            raise failed(self.name, f"raised {error_type[:60]}: {message}", error_type)
         if "value" not in reply:
             raise HandInError(str(reply.get("unavailable", f"{self.name} could not be called"))[:MESSAGE_LIMIT])
         try:
             return decode(str(reply["value"]), RESULT_LIMIT, self.message_types)
         except WireError as error:
-            raise StudentCodeError(f"{self.name} returned what cannot be read: {error}"[:MESSAGE_LIMIT]) from None
+            raise failed(self.name, f"returned what cannot be read: {error}", "WireError") from None
 
 
 class TrackedWeights:
@@ -94,10 +116,14 @@ class JudgedFunction:
         self.report(event="call", function=self.name)
         try:
             return self.function(*args, **kwargs)
+        except tf.errors.ResourceExhaustedError:
+            raise failed(self.name, "ran out of memory (ResourceExhaustedError)", "ResourceExhaustedError") from None
         except tf.errors.OpError as error:
-            raise StudentCodeError(f"{self.name} failed: {tensorflow_message(error.message)}") from None
+            message = tensorflow_message(error.message) or type(error).__name__
+            raise failed(self.name, f"failed: {message}", type(error).__name__) from None
         except (TypeError, ValueError) as error:
-            raise StudentCodeError(f"{self.name} cannot take this input: {tensorflow_message(str(error))}") from None
+            what = f"cannot take this input: {tensorflow_message(str(error))}"
+            raise failed(self.name, what, type(error).__name__) from None
         finally:
             self.report(event="return", function=self.name)
 
@@ -110,6 +136,32 @@ class Unavailable:
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         raise HandInError(self.reason)
+
+
+def keeps_state(function: object) -> str:
+    """The first stateful op of a handed-in function's graphs (its own, and every function they call) that is not
+    STATELESS_ENOUGH, or ''."""
+    from tensorflow.python.framework import op_def_registry
+
+    for concrete in getattr(function, "concrete_functions", None) or [function]:
+        graph = concrete.graph.as_graph_def()
+        for node in [*graph.node, *(node for library in graph.library.function for node in library.node_def)]:
+            op = op_def_registry.get(node.op)
+            if op is None or (
+                op.is_stateful and node.op not in STATELESS_ENOUGH and not node.op.startswith(STATELESS_ENOUGH_PREFIXES)
+            ):
+                return node.op
+    return ""
+
+
+def cannot_load(error: Exception) -> str:
+    """Why TensorFlow could not load a SavedModel, in the judge's words."""
+    import re
+
+    unknown = re.search(r"Op type not registered '([A-Za-z0-9_>.]{1,64})'", str(error))
+    if unknown:
+        return f"they use the op {unknown[1]}, which this TensorFlow does not have"
+    return f"{type(error).__name__} (the SavedModel is not one TensorFlow can read)"
 
 
 def tensorflow_message(text: str) -> str:
@@ -160,13 +212,22 @@ def handed_in_namespace(
     reasons = values.get("errors") if isinstance(values.get("errors"), dict) else {}
     missing = {name: str(reason)[:MESSAGE_LIMIT] for name, reason in reasons.items() if name in _names(spec)}
     namespace: dict = {}
-    functions = tf.saved_model.load(str(folder / "functions")) if (folder / "functions").is_dir() else None
+    try:
+        functions = tf.saved_model.load(str(folder / "functions")) if (folder / "functions").is_dir() else None
+    except Exception as error:  # a graph the judge cannot load (an op it does not have, say) is the hand-in's fault
+        reason = f"the handed-in graphs cannot be loaded: {cannot_load(error)}"
+        return {name: Unavailable(reason) for name in spec.get("functions", {})}, {"*": reason}
     namespace["_handed_in"] = functions  # keeps the variables the functions read alive
     for name in spec.get("functions", {}):
         if name in poisoned:
             namespace[name] = Unavailable(poisoned[name])
         elif functions is not None and callable(getattr(functions, name, None)):
-            namespace[name] = JudgedFunction(name, getattr(functions, name), report)
+            kept = keeps_state(getattr(functions, name))
+            namespace[name] = (
+                Unavailable(f"{name} keeps state from one call to the next ({kept}), which the judge does not run")
+                if kept
+                else JudgedFunction(name, getattr(functions, name), report)
+            )
         else:
             namespace[name] = Unavailable(missing.get(name, f"{name} was not handed in"))
     message_types = frozenset(spec.get("message_types", []))

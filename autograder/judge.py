@@ -29,6 +29,7 @@ import argparse
 import ast
 import contextlib
 import io
+import itertools
 import json
 import math
 import os
@@ -40,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the judge's read-only folder, for its companions only
 
-from handin_reader import MESSAGE_LIMIT, RESULT_LIMIT, Unavailable, handed_in_namespace, unpack
+from handin_reader import MESSAGE_LIMIT, RESULT_LIMIT, HiddenInputs, Unavailable, handed_in_namespace, unpack
 from landlock import forbid_writes
 
 HANDIN_ARCHIVE = Path("/grader/handin.tar")
@@ -182,13 +183,38 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
 
 
 def execute(source: str, namespace: dict) -> object:
-    """Run source as a notebook cell does: its statements, then, if the last is an expression, its value."""
+    """Run source as a notebook cell does: its statements, then, if the last is an expression, its value. Its hidden
+    tests run with HiddenInputs.now set, so that a student's function failing on their inputs does not tell them."""
     tree = ast.parse(source, "<graded cell>")
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    exec(compile(tree, "<graded cell>", "exec"), namespace)
+    hidden = hidden_lines(source)
+    for hides, statements in itertools.groupby(tree.body, key=lambda node: node.lineno in hidden):
+        HiddenInputs.now = hides
+        try:
+            exec(compile(ast.Module(list(statements), []), "<graded cell>", "exec"), namespace)
+        finally:
+            HiddenInputs.now = False
     if last is None:
         return None
-    return eval(compile(ast.Expression(last.value), "<graded cell>", "eval"), namespace)
+    HiddenInputs.now = last.lineno in hidden
+    try:
+        return eval(compile(ast.Expression(last.value), "<graded cell>", "eval"), namespace)
+    finally:
+        HiddenInputs.now = False
+
+
+def hidden_lines(source: str) -> set[int]:
+    """The numbers of the lines between the hidden tests' markers, where the cell's statements are hidden tests."""
+    hidden, inside = set(), False
+    for number, line in enumerate(source.splitlines(), start=1):
+        marker = line.strip()
+        if marker == "### BEGIN HIDDEN TESTS":
+            inside = True
+        elif marker == "### END HIDDEN TESTS":
+            inside = False
+        elif inside:
+            hidden.add(number)
+    return hidden
 
 
 def described(error: BaseException, describe) -> str:

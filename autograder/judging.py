@@ -10,6 +10,7 @@ shows.
 
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,6 @@ from autograder.assignment import Assignment, load
 from autograder.step_times import timed
 from autograder.supervisor import Judge, Supervisor, failure
 
-HAND_IN_CELL_ID = "grader-hand-in"
 HAND_IN_CELL = "%run -i /grader/handin.py"  # autograder/handin.py, in the kernel, with the notebook's variables
 HAND_IN_MODULE = REPO / "autograder" / "handin.py"
 WIRE_MODULE = REPO / "autograder" / "wire.py"  # what crosses between the kernel and the judge, read on both sides
@@ -44,6 +44,8 @@ class Judging:
     held: dict[str, str]
     assignment: Assignment
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="autograder-judging-")))
+    # The hand-in cell's id, new for each submission: no cell of the student's can take it and be dropped with it.
+    hand_in_id: str = field(default_factory=lambda: f"grader-hand-in-{uuid.uuid4().hex}")
     supervisor: Supervisor | None = None
     stopped: str = ""  # why the kernel stopped before the end, if it did
     verdicts: dict[str, dict] | None = None  # the judge's, once it has judged while the kernel ran
@@ -84,8 +86,8 @@ class PrepareJudging(NbGraderPreprocessor):
             if graded or grade_id in assignment.judged_cells or grade_id in assignment.skipped_cells:
                 held[grade_id] = cell.source
                 cell.source = ""  # an empty cell is not run
-        nb.cells.append(new_code_cell(HAND_IN_CELL, id=HAND_IN_CELL_ID))
         judging = Judging(cells, held, assignment)
+        nb.cells.append(new_code_cell(HAND_IN_CELL, id=judging.hand_in_id))
         judging.archive.touch(mode=0o600)
         judging.calls.mkdir(mode=0o755)
         judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, assignment, judging.archive)
@@ -104,7 +106,7 @@ class JudgeGradedCells(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         judging: Judging = resources.pop("judging")
-        nb.cells = [cell for cell in nb.cells if cell.get("id") != HAND_IN_CELL_ID]
+        nb.cells = [cell for cell in nb.cells if cell.get("id") != judging.hand_in_id]
         try:
             verdicts = judging.verdicts
             if verdicts is None:  # the kernel stopped before its hand-in: there is no kernel to call functions in

@@ -2,21 +2,22 @@
 
 nbgrader runs its steps in the grader's own process, inside `autograde`; a step reports a note with add_note and
 the grader takes the notes of a submission when its autograde returns. Notes are never read back from nbgrader's
-log, which also carries text that a submission printed. Each note is one line, of bounded length, with control
-characters shown as escapes, so that a note can neither be forged nor play tricks on a terminal or spreadsheet.
+log, which also carries text that a submission printed. Each note is one line, of bounded length, with every
+invisible character shown as its escape (autograder/inert.py), so that a note can neither be forged nor play tricks
+on a terminal or spreadsheet.
 """
 
 import logging
-import re
+
+from autograder.inert import inert
 
 NOTE_LIMIT = 400
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _notes: list[str] = []
 
 
 def add_note(log: logging.Logger, message: str) -> None:
     """Report one note about the submission being graded (and log it)."""
-    note = CONTROL_CHARACTERS.sub(lambda match: f"\\x{ord(match.group()):02x}", message)[:NOTE_LIMIT]
+    note = inert(message, NOTE_LIMIT)
     _notes.append(note)
     log.warning("Grading note: %s", note)
 

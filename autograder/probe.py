@@ -113,6 +113,11 @@ def report(host_ports: list[int]) -> dict:
         "connect_host_loopback": {str(port): outcome(lambda p=port: connect("127.0.0.1", p)) for port in host_ports},
         "connect_internet": outcome(lambda: connect("192.0.2.1", 80)),
         "setuid_root": outcome(lambda: os.setuid(0)),
+        # How many files each writable in-memory folder may hold, and the control groups the probe runs in.
+        "file_count_limits": {
+            folder: os.statvfs(folder).f_files for folder in SANDBOX_FOLDERS if os.path.isdir(folder)
+        },
+        "cgroups": Path("/proc/self/cgroup").read_text().split() if Path("/proc/self/cgroup").exists() else [],
     }
 
 

@@ -30,6 +30,7 @@ def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[in
         archive = Path(scratch, "handin.tar")
         archive.touch()
         kernel.handin_archive = str(archive)
+        kernel.mount_points = str(Path(scratch, "kernel-mounts"))
         kernel.readable, kernel.environment = assignment.readable, assignment.environment
         judge = judge_mounts(archive, sandbox.file_size_limit, assignment)
         sandboxes = {"kernel": kernel.mounts(), "judge": judge}

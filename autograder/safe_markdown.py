@@ -1,4 +1,5 @@
-"""Keep a graded notebook's Markdown inert and its cells visible.
+"""Keep a graded notebook's Markdown and raw cells inert, its text free of invisible characters, and its cells
+visible.
 
 nbgrader's feedback and formgrade templates render each markdown cell as `cell.source | markdown2html`, without
 nbconvert's sanitizing (its `sanitize_html` setting does not reach those blocks). A student's `<script>`, event
@@ -7,10 +8,15 @@ student's feedback page and in the instructor's formgrader, which runs in the in
 user. So each markdown cell of a graded notebook is rendered here as those pages would render it, cleaned with nh3
 (the Ammonia sanitizer: headings, emphasis, lists, tables, code, links; no scripts, handlers, styles, frames or
 forms; images only as the cell's own attachments, never fetched from elsewhere), and stored as a single HTML block,
-which Markdown passes through unchanged. A cell's `transient` metadata, with which a notebook can hide a cell's
-source from nbconvert's pages, is dropped: what a student wrote is shown.
+which Markdown passes through unchanged. A raw cell, which those pages insert into themselves as it is when its
+`raw_mimetype` says HTML (a banner that takes the page's own classes over the real score, say), becomes such a
+block too, showing its text as text. Every cell's source is shown with its invisible characters escaped
+(autograder/inert.py): a bidirectional override would make a reader see other code than what ran. A cell's
+`transient` metadata, with which a notebook can hide a cell's source from nbconvert's pages, is dropped: what a
+student wrote is shown.
 """
 
+import html
 from copy import deepcopy
 
 import nh3
@@ -18,6 +24,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from pygments.token import STANDARD_TYPES
+
+from autograder.inert import inert_lines
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 ATTRIBUTES = deepcopy(nh3.ALLOWED_ATTRIBUTES)
@@ -60,11 +68,18 @@ def as_one_html_block(html: str) -> str:
 
 
 class KeepSafeMarkdown(NbGraderPreprocessor):
-    """Markdown cells as inert HTML; no cell hidden from the pages that show the notebook."""
+    """Markdown and raw cells as inert HTML, sources without invisible characters; no cell hidden from the pages
+    that show the notebook."""
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
         cell.metadata.pop("transient", None)
-        if cell.cell_type == "markdown":
+        cell.source = inert_lines(cell.source)
+        if cell.cell_type == "raw":  # shown as the text it is, in a markdown cell of its own
+            cell.cell_type = "markdown"
+            cell.metadata.pop("raw_mimetype", None)
+            cell.metadata.pop("format", None)
+            cell.source = as_one_html_block(f"<pre>{html.escape(cell.source)}</pre>")
+        elif cell.cell_type == "markdown":
             cell.source = as_one_html_block(inert_html(cell.source, cell.get("attachments", {})))
             cell.pop("attachments", None)  # inlined above
         return cell, resources

@@ -1,4 +1,5 @@
-"""Keep only inert outputs in a graded notebook: plain text and raster images, with at most a size in pixels.
+"""Keep only inert outputs in a graded notebook: plain text, its invisible characters escaped (a bidirectional
+override would reorder what a reader sees), and raster images, with at most a size in pixels.
 
 A submission's outputs end up in front of people: the student's feedback page, and the instructor's formgrader,
 which runs in the instructor's Jupyter (as the grading user). HTML, JavaScript, SVG or widget outputs from a
@@ -11,6 +12,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
+from autograder.inert import inert_lines
+
 
 class KeepSafeOutputs(NbGraderPreprocessor):
     """Drop every output data type but the safe ones from every cell."""
@@ -19,10 +22,17 @@ class KeepSafeOutputs(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
         for output in cell.get("outputs", []):
+            for key in ("text", "evalue"):
+                if isinstance(output.get(key), str):
+                    output[key] = inert_lines(output[key])
+            if isinstance(output.get("traceback"), list):
+                output.traceback = [inert_lines(str(line)) for line in output.traceback]
             if "data" not in output:
                 continue
             removed = sorted(kind for kind in output.data if kind not in self.safe_types)
             output.data = {kind: value for kind, value in output.data.items() if kind in self.safe_types}
+            if isinstance(output.data.get("text/plain"), str):
+                output.data["text/plain"] = inert_lines(output.data["text/plain"])
             output.metadata = image_sizes(output.get("metadata", {}), output.data)
             if removed and not output.data:
                 output.data["text/plain"] = f"[removed when grading: an output of type {', '.join(removed)}]"

@@ -6,7 +6,9 @@ and a filesystem of read-only binds (the OS, the Python installation, the course
 only what each launch declares writable: size-limited in-memory folders, and single host files whose size the
 file-size limit bounds. It starts from an empty environment. Limits on address space, processes, open files, file
 size and CPU time apply to every process in it, and the kernel's out-of-memory killer picks sandboxed processes
-first.
+first. Run as root, every sandbox of a grading worker also starts inside the worker's control groups
+(autograder/cgroups.py): a fair share of the CPU and I/O, and bounded memory and processes, for all its sandboxes
+together, however many processes they start.
 
 Started as root (in a container or VM, as CI and grading workers are), bubblewrap sets up the mounts with root's
 rights and the sandboxed command then drops to a user id of its own on the host, so that even a writable mount
@@ -25,9 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from traitlets import Dict, Integer, List, Unicode
+from traitlets import Bool, Dict, Integer, List, Unicode
 from traitlets.config import Configurable
 
+from autograder.cgroups import Limits, WorkerGroup
 from autograder.seccomp_filter import seccomp_program
 
 MIB, GIB = 1024**2, 1024**3
@@ -35,6 +38,8 @@ SANDBOX_USER = "student"
 UNPRIVILEGED_UID = 65534  # inside the user namespace, when the grader is not root
 HOST_UID_BASE = 100_000_000  # as root: host uid of a sandbox = this + the grading process's pid
 NO_PROC_EXE = "/sandbox-without-proc"  # where /proc/self/exe points when the sandbox gets no /proc
+SANDBOX_ENTRY = Path(__file__).with_name("sandbox_entry.py")
+_worker_groups: dict[Limits, WorkerGroup] = {}  # this process's control groups, by their limits
 
 
 @dataclass
@@ -48,6 +53,9 @@ class Mounts:
     files: dict[str, bytes] = field(default_factory=dict)  # read-only files with this content
     proc: bool = True  # a /proc of its own; without it, only /proc/self/exe exists, which TensorFlow reads
     environment: dict[str, str] = field(default_factory=dict)  # on top of the sandbox's own
+    # A host folder, removed after the sandbox, for the mount points of its in-memory folders: given, and run as root,
+    # each of them holds at most the sandbox's file_count_limit files (autograder/sandbox_entry.py).
+    mount_points: str = ""
 
 
 class Sandbox(Configurable):
@@ -62,6 +70,25 @@ class Sandbox(Configurable):
     file_size_limit = Integer(1 * GIB, help="Largest file a sandboxed process may write, in bytes").tag(config=True)
     open_files_limit = Integer(1024, help="Files each sandboxed process may have open").tag(config=True)
     cpu_time_limit = Integer(3600, help="CPU seconds each sandboxed process may use").tag(config=True)
+    file_count_limit = Integer(
+        100_000, help="Files and folders each in-memory folder of a sandbox may hold (root only, with mount points)"
+    ).tag(config=True)
+    control_groups = Bool(
+        True, help="Start each grading worker's sandboxes in control groups of its own (root only; see cgroups.py)"
+    ).tag(config=True)
+    group_memory_limit = Integer(
+        8 * GIB, help="Bytes of memory a grading worker's sandboxes may hold together (root only: cgroups)"
+    ).tag(config=True)
+    group_process_limit = Integer(
+        1024, help="Processes a grading worker's sandboxes may run at once, together (root only: cgroups)"
+    ).tag(config=True)
+
+    def worker_group(self) -> WorkerGroup:
+        """This worker's control groups (made on first use), which each of its sandboxes joins."""
+        limits = Limits(self.group_memory_limit, self.group_process_limit)
+        group = _worker_groups.setdefault(limits, WorkerGroup(limits))
+        group.make()
+        return group
 
     def prepare(self, command: list[str], mounts: Mounts, report_pid: bool = False) -> "Launch":
         """The launch of command in a sandbox with these mounts; start it with Launch.popen_kwargs.
@@ -161,7 +188,13 @@ class Launch:
 
     def _argv(self) -> list[str]:
         mounts = self.mounts
-        argv = [shutil.which("choom") or "choom", "-n", "1000", "--", shutil.which("bwrap") or "bwrap"]
+        self._limited_tmpfs: list[str] = []  # FOLDER:BYTES:FILES of each in-memory folder sandbox_entry.py mounts
+        filesystem = self._filesystem()
+        group = self.sandbox.worker_group().procs if self.sandbox.control_groups else []
+        entry = [*(option for procs in group for option in ("--procs", procs))]
+        entry += [option for spec in self._limited_tmpfs for option in ("--tmpfs", spec)]
+        argv = [sys.executable, "-I", "-S", str(SANDBOX_ENTRY), *entry, "--"] if entry else []
+        argv += [shutil.which("choom") or "choom", "-n", "1000", "--", shutil.which("bwrap") or "bwrap"]
         if self.report_pid:
             self._info_read, info_write = os.pipe()
             argv += ["--info-fd", self._pass(info_write)]
@@ -171,7 +204,7 @@ class Launch:
             argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
         else:
             argv += ["--unshare-user", "--disable-userns", "--uid", str(self.uid), "--gid", str(self.uid)]
-        argv += self._filesystem()
+        argv += filesystem
         for host in mounts.writable_files.values():
             if self.privileged:
                 os.chown(host, self.uid, self.uid)
@@ -198,10 +231,7 @@ class Launch:
                 (inside, ["--perms", "0444", "--ro-bind-data", self._data_fd("file", data), inside])
                 for inside, data in files.items()
             ),
-            *(
-                (inside, ["--perms", "01777", "--size", str(size), "--tmpfs", inside])
-                for inside, size in mounts.tmpfs.items()
-            ),
+            *((inside, self._tmpfs(inside, size)) for inside, size in mounts.tmpfs.items()),
             *((inside, ["--bind", host, inside]) for inside, host in mounts.writable_files.items()),
         ]
         mounted = [inside for inside, _ in operations]
@@ -221,6 +251,16 @@ class Launch:
         for _, option in sorted(operations, key=lambda operation: PurePosixPath(operation[0]).parts):
             args += option
         return [*args, "--remount-ro", "/", "--remount-ro", "/dev"]
+
+    def _tmpfs(self, inside: str, size: int) -> list[str]:
+        """bwrap's options for an in-memory folder: one of its own, of size bytes; or, as root with mount points,
+        one that sandbox_entry.py mounts with a limit on its files too, bound here."""
+        if not (self.privileged and self.mounts.mount_points):
+            return ["--perms", "01777", "--size", str(size), "--tmpfs", inside]
+        point = Path(self.mounts.mount_points) / f"tmpfs-{len(self._limited_tmpfs)}"
+        point.mkdir(parents=True, exist_ok=True)
+        self._limited_tmpfs.append(f"{point}:{size}:{self.sandbox.file_count_limit}")
+        return ["--bind", str(point), inside]
 
 
 def system_paths() -> list[str]:

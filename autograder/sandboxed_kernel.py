@@ -28,7 +28,7 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 
-from autograder.judging import HAND_IN_CELL_ID, HAND_IN_MODULE, REPLY_TYPE, WIRE_MODULE, Judging
+from autograder.judging import HAND_IN_MODULE, REPLY_TYPE, WIRE_MODULE, Judging
 from autograder.notes import add_note
 from autograder.sandbox import MIB, Launch, Mounts, Sandbox
 from autograder.step_times import record, timed
@@ -42,6 +42,7 @@ HANDIN_SPEC = "/grader/handin.json"
 HANDIN_ARCHIVE = "/grader/handin.tar"  # inside the sandbox: the one host file the kernel may write
 MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
 CALL_OUTPUT_LIMIT = 24 * MIB  # bytes of output kept from a call of a student's function: its reply is at most 16 MiB
+FULL_FILES, FULL_BYTES = 16, 1 * MIB  # a folder with fewer free files or bytes than these is full
 
 
 class BoundedContext(zmq.asyncio.Context):
@@ -63,6 +64,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     handin_module = Unicode(help="Host path of the hand-in module, run in the kernel after the notebook")
     handin_archive = Unicode(help="Host path of the file the kernel writes its hand-in archive into")
     calls_folder = Unicode(help="Host folder of the arguments of the judge's calls, which the kernel reads")
+    mount_points = Unicode(help="Host folder for the mount points of the kernel's in-memory folders (sandbox.py)")
     handin_spec = Bytes(b"{}", help="What the kernel hands in, as JSON for the hand-in module")
     readable = List(Unicode(), help="Host folders the assignment lets the notebook read")
     environment = Dict(Unicode(), help="The assignment's environment variables for the notebook")
@@ -96,6 +98,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
             files={HANDIN_SPEC: self.handin_spec},
             environment=dict(self.environment),
+            mount_points=self.mount_points,
         )
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
@@ -109,8 +112,24 @@ class SandboxedKernelManager(AsyncKernelManager):
             await super()._async_launch_kernel(launch.argv, **popen)
             pid = launch.sandbox_pid()
         # The sockets live in the sandbox's own memory; the grader reaches them through its root.
-        self._sockets = f"/proc/{pid}/root{SOCKETS}"
+        self._root = f"/proc/{pid}/root"
+        self._sockets = f"{self._root}{SOCKETS}"
         self.ip = f"{self._sockets}/kernel"
+
+    def full_folders(self) -> list[str]:
+        """The kernel's writable folders that are full, of bytes or of files, each with what filled it, read from
+        the host (the kernel's word is not taken): the real cause of what could not be written there."""
+        full = []
+        for folder in (self.workdir, "/tmp"):
+            try:
+                usage = os.statvfs(f"{self._root}{folder}")
+            except OSError:  # the kernel is gone
+                continue
+            if usage.f_favail < FULL_FILES:
+                full.append(f"{folder} (it holds the most files it may, {usage.f_files:,})")
+            elif usage.f_bavail * usage.f_frsize < FULL_BYTES:
+                full.append(f"{folder} (it holds the most bytes it may, {usage.f_blocks * usage.f_frsize // MIB} MiB)")
+        return full
 
     def lock_sockets(self) -> None:
         """Once the kernel has made its sockets, and before any notebook code runs: from now on the sandbox cannot
@@ -172,7 +191,7 @@ class SandboxedExecute(Execute):
             result = super().preprocess_cell(cell, resources, index)
         finally:
             self._time_cell(cell, time.monotonic() - self._started)
-        if cell.get("id") == HAND_IN_CELL_ID and self._judging:
+        if self._judging and cell.get("id") == self._judging.hand_in_id:
             self._judge_while_the_kernel_runs(self._judging)
         return result
 
@@ -180,8 +199,15 @@ class SandboxedExecute(Execute):
         """The judge's verdicts on the hand-in, with the kernel still there for the calls of the student's Python
         functions; the time is the judge's, not the kernel's."""
         started = time.monotonic()
+        full = self.km.full_folders()
+        for folder in full:
+            add_note(self.log, f"its kernel filled {folder}: writing there failed from then on")
+        nothing = ""
+        if judging.archive.stat().st_size == 0:  # the notebook ran to its end, and its hand-in failed
+            cause = f"its {full[0].split(' ', 1)[0]} is full" if full else "its hand-in cell failed"
+            nothing = f"the notebook ran to its end but handed nothing in: {cause}"
         with timed("judge, after the kernel"):
-            judging.verdicts = judging.supervisor.judge_all("", kernel=self)
+            judging.verdicts = judging.supervisor.judge_all(nothing, kernel=self)
         self._cells_seconds += time.monotonic() - started
 
     def call_in_kernel(self, function: str, arguments: str, timeout: float) -> dict:
@@ -227,7 +253,7 @@ class SandboxedExecute(Execute):
     def _time_cell(self, cell: NotebookNode, seconds: float) -> None:
         """Record a cell's time (autograder/step_times.py): the hand-in, or a notebook cell by its grade id."""
         self._cells_seconds += seconds
-        if cell.get("id") == HAND_IN_CELL_ID:
+        if self._judging and cell.get("id") == self._judging.hand_in_id:
             record("hand-in", seconds)
         elif cell.cell_type == "code" and cell.source:
             record("notebook in the kernel", seconds)
@@ -271,6 +297,7 @@ class SandboxedExecute(Execute):
             km.handin_module = str(HAND_IN_MODULE)
             km.handin_archive = str(self._judging.archive)
             km.calls_folder = str(self._judging.calls)
+            km.mount_points = str(self._judging.scratch / "kernel-mounts")
             km.handin_spec = json.dumps(self._judging.handin).encode()
             km.readable = self._judging.assignment.readable
             km.environment = self._judging.assignment.environment

@@ -15,10 +15,16 @@ or more folders, or LMS-named entries), and the student id each gives:
 The LMS's own user id (Canvas user id, Moodle participant id, Blackboard username) is kept in lms_user_id: that is
 what identifies the student to the LMS. Of several attempts, the newest is graded.
 
+Names are text whatever bytes they come as: a folder's name that is not UTF-8 is read as Windows-1252 (Latin-1 for
+the five bytes it leaves undefined); a zip entry's name, as UTF-8 when the zip flags it so or its bytes are UTF-8,
+else as the zip's old code page, CP437, which every byte sequence is (a name flagged UTF-8 that is not is read so
+too, with a note); then put in Unicode's composed form (NFC), so that a name reads the same from every system.
+Where they are shown, their invisible characters are escaped (autograder/inert.py).
+
 An id keeps ASCII letters, digits and . _ - @ + =; anything else becomes _, leading dots go, it is cut at 100
-characters, and a note tells when this changed it. Ids are unique regardless of case: a student whose id another
-already has (those whose id is their name unchanged come first) gets "-" and 8 hex digits of a hash of its LMS and
-name, which stay the same from one download to the next, and a note.
+characters, and a note tells when this changed it. Ids are unique regardless of case, and none is the name another
+student's id is made from: a student whose id is taken gets "-" and 8 hex digits of a hash of its LMS and name,
+which stay the same from one download to the next, and a note.
 
 read_batch also gives the root entries that are no student (Batch.skipped), for the command to mention them;
 read_submissions gives the students only.
@@ -27,10 +33,12 @@ read_submissions gives the students only.
 import contextlib
 import functools
 import hashlib
+import io
 import lzma
 import os
 import re
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -40,6 +48,7 @@ from pathlib import Path
 from typing import IO
 
 from autograder import lms
+from autograder.inert import inert
 
 MAX_ID_LENGTH = 100
 SAFE_ID = f"expected letters, digits and ._-@+= only, at most {MAX_ID_LENGTH} of them"
@@ -102,11 +111,12 @@ class SubmissionsError(ValueError):
 class _Entry:
     """A file or folder of the batch, listed but not read."""
 
-    name: str  # its path in SUBMISSIONS, as the zip or the folder gives it
+    name: str  # its path in SUBMISSIONS, as the zip or the folder gives it, decoded
     kind: str  # FILE, FOLDER, LINK or SPECIAL
     size: int  # bytes, as the zip's central directory declares it, or as lstat gives it
     open: Callable[[], IO[bytes]]
     copies: int = 1  # zip entries with this path: the last one is kept, as unzip does
+    note: str = ""  # how its name was read, when that was not as given
     parts: tuple[str, ...] = field(init=False)  # path components, `\` being a separator too
     unsafe: bool = field(init=False)  # absolute, climbing out with "..", or holding NUL
 
@@ -183,7 +193,7 @@ def _entries(path: Path, limits: SubmissionLimits) -> Iterator[list[_Entry]]:
             f"{path} is {_bytes(size)}; the limit for a zip of submissions is {_bytes(limits.max_archive_bytes)}"
         )
     try:
-        archive = zipfile.ZipFile(path)
+        archive = _open_zip(path)
     except READ_ERRORS as error:
         raise SubmissionsError(f"{path} is not a readable zip file ({error}): expected a .zip or a folder") from error
     with archive:
@@ -201,7 +211,8 @@ def _zip_entries(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list
         kind = FOLDER if is_folder else _kind(mode) if stat.S_IFMT(mode) else FILE
         # orig_filename: zipfile cuts filename at a NUL, which must be seen to be refused. Opened by name, which
         # is the last entry of that name as here, so that zipfile's errors name the entry rather than its ZipInfo.
-        entry = _Entry(info.orig_filename, kind, info.file_size, functools.partial(archive.open, info.filename))
+        name, note = _zip_name(info, getattr(archive, "flags_cleared", frozenset()))
+        entry = _Entry(name, kind, info.file_size, functools.partial(archive.open, info.filename), note=note)
         key = (entry.parts, kind == FOLDER)
         if key in kept:
             entry.copies += kept.pop(key).copies
@@ -220,14 +231,132 @@ def _folder_entries(folder: Path, limits: SubmissionLimits) -> list[_Entry]:
                     if len(entries) == limits.max_entries:
                         raise _too_many(folder, limits)
                     status = item.stat(follow_symlinks=False)
-                    name = Path(item.path).relative_to(folder).as_posix()
-                    entry = _Entry(name, _kind(status.st_mode), status.st_size, functools.partial(_open, item.path))
+                    name, note = _folder_name(Path(item.path).relative_to(folder).as_posix())
+                    kind = _kind(status.st_mode)
+                    entry = _Entry(name, kind, status.st_size, functools.partial(_open, item.path), note=note)
                     entries.append(entry)
                     if entry.kind == FOLDER and not entry.ignored:
                         pending.append(Path(item.path))
     except OSError as error:
         raise SubmissionsError(f"cannot read {folder} ({error}): expected a readable folder") from error
     return sorted(entries, key=lambda entry: entry.name)
+
+
+def _folder_name(name: str) -> tuple[str, str]:
+    """A path of the file system as text (Linux gives bytes that are not UTF-8 as surrogates), and how it was read."""
+    raw = os.fsencode(name)
+    try:
+        return unicodedata.normalize("NFC", raw.decode("utf-8")), ""
+    except UnicodeDecodeError:
+        read = unicodedata.normalize("NFC", _windows_1252(raw))
+        return read, f"the name {read!r} is not UTF-8: read as Windows-1252"
+
+
+def _windows_1252(raw: bytes) -> str:
+    """raw as Windows-1252, with Latin-1 for the five bytes that Windows-1252 leaves undefined."""
+    return "".join(byte.decode("cp1252", errors="ignore") or byte.decode("latin-1") for byte in map(bytes, zip(raw)))
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    """The zip at path; if a name its directory flags as UTF-8 is not, with that flag cleared for such names (in what
+    zipfile reads, never in the file), so that zipfile reads them as CP437 rather than refuse the whole zip. The
+    archive's flags_cleared lists the names that were."""
+    try:
+        return zipfile.ZipFile(path)
+    except UnicodeDecodeError:
+        patched = _FlagsCleared(path)
+        archive = zipfile.ZipFile(patched)
+        archive.flags_cleared = frozenset(patched.names)
+        return archive
+
+
+class _FlagsCleared(io.RawIOBase):
+    """A zip file, read as it is except for the UTF-8 flag of each central directory entry whose name is not UTF-8."""
+
+    def __init__(self, path: Path) -> None:
+        self.file = path.open("rb")
+        self.patches: dict[int, int] = {}  # offset in the file -> the byte read there instead
+        self.names: list[str] = []
+        for offset, flags, raw, local in _central_directory(self.file):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:  # the flag's high byte, in the directory and in the entry's local header
+                self.patches[offset + 9] = self.patches[local + 7] = (flags & ~UTF8_FLAG) >> 8
+                self.names.append(raw.decode("cp437"))
+        self.file.seek(0)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.file.tell()
+
+    def readinto(self, buffer) -> int:
+        start = self.file.tell()
+        data = self.file.read(len(buffer))
+        patched = bytearray(data)
+        for offset, value in self.patches.items():
+            if start <= offset < start + len(data):
+                patched[offset - start] = value
+        buffer[: len(patched)] = patched
+        return len(patched)
+
+    def close(self) -> None:
+        self.file.close()
+        super().close()
+
+
+UTF8_FLAG = 0x800  # bit 11 of an entry's flags: its name is UTF-8
+CENTRAL_ENTRY = struct.Struct("<4s6H3L5H2L")  # PK\1\2, versions, flags, ..., sizes, name, extra, comment lengths, ...
+
+
+def _central_directory(file: IO[bytes]) -> Iterator[tuple[int, int, bytes, int]]:
+    """Each entry of a zip's central directory flagged UTF-8: its offset in the file, its flags, its raw name, and
+    the offset of its local header (whose flags, in a zip that zipfile reads, are the same)."""
+    file.seek(0, os.SEEK_END)
+    size = file.tell()
+    file.seek(max(0, size - (1 << 16) - 22))
+    tail = file.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0:
+        return
+    (start,) = struct.unpack_from("<L", tail, end + 16)  # the central directory's offset
+    if start == 0xFFFFFFFF and (locator := tail.rfind(b"PK\x06\x07", 0, end)) >= 0:  # zip64
+        (zip64_end,) = struct.unpack_from("<Q", tail, locator + 8)
+        file.seek(zip64_end + 48)
+        (start,) = struct.unpack("<Q", file.read(8))
+    offset = start
+    file.seek(offset)
+    while True:
+        header = file.read(CENTRAL_ENTRY.size)
+        if len(header) < CENTRAL_ENTRY.size or header[:4] != b"PK\x01\x02":
+            return
+        fields = CENTRAL_ENTRY.unpack(header)
+        flags, name_length, extra_length, comment_length = fields[3], fields[10], fields[11], fields[12]
+        raw = file.read(name_length)
+        if flags & UTF8_FLAG:
+            yield offset, flags, raw, fields[16]
+        offset += CENTRAL_ENTRY.size + name_length + extra_length + comment_length
+        file.seek(offset)
+
+
+def _zip_name(info: zipfile.ZipInfo, flags_cleared: frozenset[str]) -> tuple[str, str]:
+    """An entry's name as text: as zipfile read it (UTF-8 if flagged, else CP437), or as UTF-8 when its unflagged
+    bytes are UTF-8 (as macOS and Linux zips write them); and how it was read, when not as flagged."""
+    name = info.orig_filename
+    if name in flags_cleared:
+        note = f"the zip flags the name {name!r} as UTF-8, which it is not: read as CP437"
+        return unicodedata.normalize("NFC", name), note
+    if not info.flag_bits & UTF8_FLAG and not name.isascii():
+        with contextlib.suppress(UnicodeError):
+            name = name.encode("cp437").decode("utf-8")
+    return unicodedata.normalize("NFC", name), ""
 
 
 def _kind(mode: int) -> str:
@@ -299,6 +428,8 @@ def _students(entries: list[_Entry], root: tuple[str, ...]) -> tuple[list[_Stude
         student = _lms_student(students, found) if found else students.setdefault(("", folder), _Student("", folder))
         student.folder = True
         by_folder[folder] = student
+        if noted := next((entry.note for entry in inside if entry.note), ""):  # the folder's, or its first file's
+            student.notes.append(noted)
         for entry in inside:
             relative = entry.parts[len(root) + 1 :]
             if relative and entry.kind != FOLDER:
@@ -314,6 +445,8 @@ def _students(entries: list[_Entry], root: tuple[str, ...]) -> tuple[list[_Stude
         elif found.holds_submission:
             student = _lms_student(students, found)
             student.files.append(_File(entry, found.file, attempt=found.attempt, late=found.late))
+            if entry.note:
+                student.notes.append(entry.note)
     _add_blackboard(blackboard, students)
     return list(students.values()), by_folder, sorted(skipped)
 
@@ -355,15 +488,17 @@ def _add_blackboard(items: list[tuple[_Entry, lms.LmsEntry]], students: dict[tup
 
 
 def _assign_ids(students: list[_Student]) -> None:
-    """A safe id for each student, unique regardless of case, and a note for each id that is not its basis."""
+    """A safe id for each student, unique regardless of case and never the basis of another student's id (their
+    folder's name, say), and a note for each id that is not its basis."""
     taken: set[str] = set()
+    bases = {_safe_id(student.basis).casefold() for student in students}
     for student in sorted(students, key=lambda s: (_safe_id(s.basis) != s.basis, s.lms, s.basis)):
         wanted = _safe_id(student.basis)
         if wanted != student.basis:
             student.notes.append(f"student id {wanted}: {student.basis!r} is not a safe folder name ({SAFE_ID})")
         digest = hashlib.sha256(f"{student.lms}:{student.basis}".encode()).hexdigest()[:8]
         unique, tries = wanted, 1
-        while unique.casefold() in taken:
+        while unique.casefold() in taken or (unique != wanted and unique.casefold() in bases):
             tries += 1
             suffix = f"-{digest}" if tries == 2 else f"-{digest}-{tries}"
             unique = wanted[: MAX_ID_LENGTH - len(suffix)] + suffix
@@ -397,8 +532,8 @@ def _submission(student: _Student, notebook_name: str, limits: SubmissionLimits)
 
 
 def _one_line(message: str) -> str:
-    """The message with the control characters a name may hold (a newline, say) escaped."""
-    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in message)
+    """The message with the invisible characters a name may hold (a newline, an escape, a bidi override) escaped."""
+    return inert(message)
 
 
 def _choose(student: _Student, notebook_name: str) -> tuple[_File | None, str]:

@@ -45,7 +45,9 @@ class Judge(Configurable):
     startup_timeout = Integer(
         300, help="Seconds the judge may take to start: importing its libraries and running the set-up cells"
     ).tag(config=True)
-    timeout = Integer(600, help="Seconds the judge may take for one submission in all").tag(config=True)
+    timeout = Integer(
+        300, help="Seconds the judge may take for one submission in all: a cell's limit, and 180 s more at most"
+    ).tag(config=True)
     restarts = Integer(4, help="How many times a judge stopped by a cell is started again for the rest").tag(
         config=True
     )
@@ -69,6 +71,7 @@ def judge_mounts(archive: Path, handin_size: int, assignment: Assignment) -> Mou
         proc=False,
         # absl (imported by TensorFlow) looks for a writable temporary folder unless told where tests write.
         environment={**assignment.environment, "PYTHONSAFEPATH": "1", "HOME": "/grader", "TEST_TMPDIR": "/tmp"},
+        mount_points=str(archive.parent / "judge-mounts"),
     )
 
 

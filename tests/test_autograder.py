@@ -7,6 +7,7 @@ The sandbox's limits are set low here, so that the attacks on them are quick."""
 import csv
 import json
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -22,6 +23,7 @@ from autograder.fixtures import (
     CORRECT_VARIANTS,
     GRAPH_ATTACKS,
     HIDDEN_SOURCE_MARK,
+    HIDING_CELL_MARK,
     KERNEL_ATTACKS,
     MUTANTS,
     write_batch_zip,
@@ -35,6 +37,7 @@ pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(2400)]
 
 CELL_TIMEOUT = 40  # seconds a kernel cell may run: the slowest, the set-up, takes 5, 10 two at a time
 JUDGE_CELL_TIMEOUT = 15  # seconds a judged cell may run: the slowest correct one, the export check, takes about 4
+REPORT = REPO / "build" / "fixtures" / "grades.csv"  # the batch's grades, kept for reports (never asserted on)
 LIMITS = {"workdir": 400 * MIB, "tmp": 256 * MIB, "file": 400 * MIB, "processes": 256}
 PLANTED_VARIABLE, PLANTED_VALUE = "AUTOGRADER_PLANTED_SECRET", "planted-3f1c9e-in-the-grader-environment"
 GRADED_CELLS = {
@@ -108,6 +111,7 @@ EXPECTED_FAILURES = {
     # nothing; added to the solution, they do not cost it a point; added to a mutant, they do not fix it.
     **{f"hostile_{attack}": ALL for attack, base in KERNEL_ATTACKS.items() if base == "release"},
     "hostile_resources": set(),
+    "hostile_full_tmp": ALL,  # its /tmp, full of files, leaves no room for the hand-in
     "hostile_monkeypatch_tests": TOP_K,  # its answers are top_k_ascending's
     # its answers are export_without_signatures'; the text it forged for max_value is no number
     "hostile_forged_handin": EXPORT | {"test_decode_bounds"},
@@ -134,6 +138,9 @@ EXPECTED_NOTES = {
     ],
     "dressed_up": [
         f"cell 8 had grade metadata for an unknown id '{ACTIVE_GRADE_ID}'; it is graded as an ordinary cell"
+    ],
+    "hostile_full_tmp": [
+        "its kernel filled /tmp (it holds the most files it may, 100,000): writing there failed from then on"
     ],
     "hostile_os_exit": [
         "grading stopped in cell 3: the notebook's kernel died (the notebook exited or crashed); "
@@ -244,6 +251,8 @@ def batch(workdir: Path, monkeypatch_module) -> tuple[GradingRun, dict[str, dict
     finally:
         counter.close()
         host_socket.close()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run.grades_csv, REPORT)  # for reports: every fixture's score and note
     with run.grades_csv.open() as file:
         rows = {row["student_id"]: row for row in csv.DictReader(file)}
     counter.connections += host_socket.connections
@@ -413,6 +422,13 @@ def test_sandbox_limits_stop_disk_memory_and_process_hogs(batch) -> None:
     started = int(resources.split("started ")[1].split(" processes")[0])
     assert started < LIMITS["processes"] and "Resource temporarily unavailable" in resources
     assert rows["hostile_resources"]["score"] == "100.0"
+    # A million empty files: the folder refuses them at its limit, and the hand-in says why it could not be written.
+    full = attack_output(run, "hostile_full_tmp")
+    made = re.search(r"/tmp: stopped after (\d+) files: No space left on device", full)
+    assert made and 90_000 < int(made[1]) < 100_000, full  # the folder's limit, less what the kernel had there
+    assert cell_text(run, "hostile_full_tmp", "test_topk_planted").endswith(
+        "the notebook ran to its end but handed nothing in: its /tmp is full"
+    )
 
 
 def test_forged_modules_in_the_submission_are_never_imported(batch) -> None:
@@ -488,6 +504,15 @@ def test_a_students_markdown_is_shown_inert_and_every_cell_is_shown(batch) -> No
             assert active not in page
     assert HIDDEN_SOURCE_MARK.split(":")[0] in feedback
     assert not any("transient" in cell.metadata for cell in graded.cells)
+    # A raw HTML cell in the page's own classes is shown as text: the one score header is the grader's.
+    assert '<div class="panel panel-default" style="position: fixed' not in html
+    fake = "serving_keras_resnet (Score: 999.0"
+    assert f"<h4>{fake}" not in html and f"&lt;h4&gt;{fake}" in html
+    # A cell with the id the hand-in cell once had is in the record, and so is a bidirectional override, escaped.
+    hiding = [cell for cell in graded.cells if HIDING_CELL_MARK in cell.source]
+    assert [output.get("text") for cell in hiding for output in cell.outputs] == [f"{HIDING_CELL_MARK}\n"]
+    assert feedback.count(HIDING_CELL_MARK.split("'")[0]) == 2, "its source and its output, in the feedback"
+    assert "\u202e" not in html and "\\u202e" in html
 
 
 def test_output_is_bounded(batch) -> None:

@@ -1,6 +1,7 @@
 """A student's session in a real browser: JupyterLab started as the README tells students, on a scratch copy of
 the repository, driven by Playwright in Debian's Chromium. What is checked is what a student sees: test results,
-red boxes, pictures, the Validate dialog, the exports left on disk, and the nbgrader tools a student is offered.
+red boxes, pictures, the Validate dialog, the exports left on disk, and the nbgrader tools a student is offered; and
+what a student and an instructor see of a graded submission: its feedback page and Formgrader.
 
 Screenshots of each scenario's end are saved under build/browser/, also when a check fails, with what the tests
 counted and timed (measures.json: for reports, never asserted on)."""
@@ -22,8 +23,9 @@ import nbformat
 import pytest
 from playwright.sync_api import sync_playwright
 
-from autograder import NOTEBOOK, RELEASE, REPO
-from autograder.fixtures import MUTANTS, filled_release
+from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO
+from autograder.fixtures import MUTANTS, RAW_BANNER, dressed_up, filled_release
+from autograder.grading import grade
 from tests.helpers import VENV_BIN, offline_env, unused_loopback_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by make setup: Playwright's own download is never used
@@ -70,12 +72,14 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
 
 
 @contextlib.contextmanager
-def started_lab(scratch: Path, arguments: list[str], **env_settings: str) -> Iterator[Lab]:
-    """`.venv/bin/jupyter lab ARGUMENTS` run from a copy of the repository in scratch, with a HOME of its own."""
-    root = scratch / "repo"
-    ignored = shutil.ignore_patterns(".git", ".venv", "build", "keras_servable", "__pycache__", ".*_cache")
-    shutil.copytree(REPO, root, ignore=ignored)
-    (root / ".venv").symlink_to(VENV_BIN.parent)
+def started_lab(scratch: Path, arguments: list[str], served: Path | None = None, **env_settings: str) -> Iterator[Lab]:
+    """`.venv/bin/jupyter lab ARGUMENTS` run from a copy of the repository in scratch (or from the served folder),
+    with a HOME of its own."""
+    root = served or scratch / "repo"
+    if served is None:
+        ignored = shutil.ignore_patterns(".git", ".venv", "build", "keras_servable", "__pycache__", ".*_cache")
+        shutil.copytree(REPO, root, ignore=ignored)
+        (root / ".venv").symlink_to(VENV_BIN.parent)
     settings = scratch / "home" / ".jupyter" / "lab" / "user-settings" / "@jupyterlab"
     for extension, setting in LAB_SETTINGS.items():
         (settings / extension).parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +91,7 @@ def started_lab(scratch: Path, arguments: list[str], **env_settings: str) -> Ite
     env["TMPDIR"] = str(scratch / "tmp")
     env.update({key: value.format(root=root, home=scratch / "home") for key, value in env_settings.items()})
     command = [
-        ".venv/bin/jupyter",
+        str(VENV_BIN / "jupyter") if served else ".venv/bin/jupyter",
         "lab",
         *arguments,
         "--no-browser",
@@ -318,3 +322,62 @@ def test_instructors_get_their_tools_with_make_instructor(tmp_path, page) -> Non
         items = page.locator(".lm-Menu-itemLabel").all_inner_texts()
         assert {"Formgrader", "Course List"} <= set(items), items
         assert urllib.request.urlopen(f"{instructor.url}/formgrader?token={TOKEN}", timeout=60).status == 200
+
+
+# Elements that a page draws out of the text's flow, where they can cover or pose as other text.
+OUT_OF_FLOW = """() => [...document.querySelectorAll('body *')]
+    .filter(element => ['fixed', 'absolute', 'sticky'].includes(getComputedStyle(element).position))
+    .map(element => element.innerText)"""
+IN_FLOW = "element => getComputedStyle(element).position === 'static'"
+PAGE_TOP = "element => element.getBoundingClientRect().top + window.scrollY"  # how far down the page it starts
+# The element a person sees at the middle of the one given.
+ON_TOP = """element => {
+    const box = element.getBoundingClientRect();
+    const seen = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return element.contains(seen);
+}"""
+
+
+def test_a_submission_cannot_dress_up_its_score_in_the_feedback_page_or_formgrader(tmp_path, page) -> None:
+    """A submission whose raw cell lays a fixed "Score: 999.0 / 100.0" banner in the page's own classes over the
+    score (autograder/fixtures.py: dressed_up), graded by `grade`: in its feedback page, and in Formgrader (the
+    instructor's JupyterLab started in the run's course folder, as the README says), the score a person sees is the
+    grader's and the banner is text in the notebook's flow, below it."""
+    submissions = tmp_path / "submissions"
+    (submissions / "dressed_up").mkdir(parents=True)
+    nbformat.write(dressed_up(), submissions / "dressed_up" / NOTEBOOK)
+    run = grade(submissions, tmp_path / "out", show_progress=False)
+    assert [result.score for result in run.results] == [100.0], run.results[0].note
+    fake = RAW_BANNER.split("<h4>")[1].split("<")[0]
+
+    page.goto((tmp_path / "out" / "feedback" / "dressed_up" / NOTEBOOK.replace(".ipynb", ".html")).as_uri())
+    header = page.locator(".panel-heading h4").first
+    assert header.inner_text() == f"{ASSIGNMENT} (Score: 100.0 / 100.0)" and header.evaluate(ON_TOP)
+    assert page.evaluate(OUT_OF_FLOW) == [], "nothing in the feedback page is drawn out of the text's flow"
+    assert_shown_as_text(page, fake, below=header)
+    screenshot(page, "feedback-of-a-dressed-up-submission")
+
+    instructor_config = {
+        "JUPYTER_CONFIG_DIR": str(REPO / "autograder/jupyter/instructor"),
+        "JUPYTER_PREFER_ENV_PATH": "0",
+    }
+    with started_lab(tmp_path, [], served=tmp_path / "out" / "course", **instructor_config) as formgrader:
+        api = f"{formgrader.url}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}?token={TOKEN}"
+        [submission] = json.load(urllib.request.urlopen(api, timeout=60))
+        assert (submission["student"], submission["score"]) == ("dressed_up", 100.0)
+        page.goto(f"{formgrader.url}/formgrader/submissions/{submission['id']}/?token={TOKEN}")
+        header = page.locator(".panel-heading").first
+        assert ASSIGNMENT in header.inner_text() and header.evaluate(ON_TOP)
+        drawn_over = [text for text in page.evaluate(OUT_OF_FLOW) if "Score" in text or "My notes" in text]
+        assert drawn_over == [], "Formgrader's own bars and buttons are the only things out of the text's flow"
+        assert_shown_as_text(page, fake, below=header)
+        screenshot(page, "formgrader-of-a-dressed-up-submission")
+
+
+def assert_shown_as_text(page, text: str, below) -> None:
+    """Every copy of text on the page is preformatted text in the page's flow, further down than the element below."""
+    copies = page.get_by_text(text).all()
+    assert copies, f"{text!r} is shown"
+    for copy in copies:
+        assert copy.evaluate("element => element.closest('pre') !== null") and copy.evaluate(IN_FLOW)
+        assert copy.evaluate(PAGE_TOP) > below.evaluate(PAGE_TOP)

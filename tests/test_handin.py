@@ -199,3 +199,21 @@ def test_a_tracked_object_reaches_the_judge_as_its_weights(tmp_path: Path) -> No
     bound, _ = handed_in_namespace({"tracked": ["model", "absent"]}, unpacked, {}, lambda **event: None, no_kernel)
     assert [weight.shape.as_list() for weight in bound["model"].weights] == [[3, 4], [4]]
     assert "absent" not in bound
+
+
+def test_graphs_the_judge_cannot_load_are_named_as_such(tmp_path: Path) -> None:
+    """A hand-in whose graphs use an op this TensorFlow does not have (a custom op, say) is not a crash of the
+    judge: every function is unavailable, with the op's name."""
+    spec = {"functions": {"double": {"input": [[None], "float32"]}}}
+    archive = tmp_path / "handin.tar"
+    assert hand_in({"double": lambda x: x + x}, spec, str(archive)) == {}
+    unpacked = tmp_path / "unpacked"
+    assert unpack(archive, unpacked) == ""
+    saved = unpacked / "functions" / "saved_model.pb"
+    assert b"AddV2" in saved.read_bytes()
+    saved.write_bytes(saved.read_bytes().replace(b"AddV2", b"Zz9q2"))
+    bound, missing = handed_in_namespace(spec, unpacked, {}, lambda **event: None, no_kernel)
+    reason = "the handed-in graphs cannot be loaded: they use the op Zz9q2, which this TensorFlow does not have"
+    assert missing == {"*": reason}
+    with pytest.raises(HandInError, match=reason):
+        bound["double"](tf.constant([1.0]))

@@ -240,12 +240,20 @@ def reader(path: str):
 
 
 def test_a_graph_can_write_nowhere(tmp_path) -> None:
+    """A graph that writes a file is not run (a file would keep state from one call to the next); and once the
+    hand-in is loaded, nothing in the judge can write anywhere: Landlock forbids it, as a cell that tries shows."""
     writers = {f"writes_{number}": writer(path) for number, path in enumerate(WRITE_TARGETS)}
     cells = {f"write_{number}": f"writes_{number}(tf.constant([1.0]))" for number in range(len(WRITE_TARGETS))}
+    tries = "for path in {targets!r}:\n    try:\n        open(path, 'w').close()\n        print('wrote', path)\n"
+    tries += "    except OSError as error:\n        print('refused', path, type(error).__name__)"
+    cells["cell_writes"] = tries.format(targets=WRITE_TARGETS)
     verdicts, _ = judged(tmp_path, writers, cells)
-    for number, path in enumerate(WRITE_TARGETS):
-        message = error(verdicts[f"write_{number}"])
-        assert message.startswith(f"StudentCodeError: writes_{number} failed: ") and path in message
+    for number in range(len(WRITE_TARGETS)):
+        assert error(verdicts[f"write_{number}"]) == (
+            f"HandInError: writes_{number} keeps state from one call to the next (WriteFile), "
+            "which the judge does not run"
+        )
+    assert verdicts["cell_writes"]["stdout"].count("refused") == len(WRITE_TARGETS), verdicts["cell_writes"]
     assert not (tmp_path / "judged").exists()
 
 
@@ -377,7 +385,9 @@ def test_a_crafted_hand_in_archive_is_unpacked_only_in_the_judge_and_refused(tmp
     verdicts, _ = judged(tmp_path, {"f": None}, {"calls": "f(1)"}, archive=archive, handin={"functions": {"f": {}}})
     assert error(verdicts["calls"]).startswith(reason)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB
-    assert [path.name for path in tmp_path.iterdir()] == ["handin.tar"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["handin.tar", "judge-mounts"]
+    points = list((tmp_path / "judge-mounts").iterdir())  # where the judge's in-memory folders were: empty now
+    assert points and all(point.is_dir() and not any(point.iterdir()) for point in points)
 
 
 def test_a_compressed_hand_in_is_refused_unopened(tmp_path) -> None:
@@ -394,3 +404,57 @@ def test_a_broken_set_up_is_the_grader_s_problem_and_stops_at_once(tmp_path) -> 
         "JudgeError: the judge could not start: its set-up stopped the judge (exit status 1) (see the grader's log)"
     )
     assert {cell: error(verdict) for cell, verdict in verdicts.items()} == {"first": reason, "second": reason}
+
+
+def test_a_graph_that_keeps_state_between_calls_is_not_run(tmp_path) -> None:
+    """A graph that writes what it is given into a variable, or into a resource shared by name, could keep one
+    test's inputs for a later error message: it is refused when loaded, with the reason; graphs that only read
+    variables (a model's weights) run."""
+    kept = tf.Variable(tf.zeros([3]))
+
+    def remembers(x):
+        kept.assign(x)
+        return x + kept
+
+    table = tf.lookup.experimental.MutableHashTable(tf.int64, tf.float32, default_value=0.0, name="shared")
+
+    def shares(x):
+        table.insert(tf.cast(x, tf.int64), x)
+        return x
+
+    weight = tf.Variable(2.0)
+    functions = {"remembers": graph(remembers), "shares": graph(shares), "reads": graph(lambda x: weight * x)}
+    module_extras = {"kept": kept, "table": table, "weight": weight}
+    archive = handed_in(tmp_path, {**functions, **module_extras})
+    cells = {name: f"{name}(tf.constant([1.0, 2.0, 3.0]))\nprint('ran')" for name in functions}
+    verdicts, _ = judged(tmp_path, functions, cells, archive=archive)
+    assert verdicts["reads"] == {"stdout": "ran\n"}
+    assert error(verdicts["remembers"]) == (
+        "HandInError: remembers keeps state from one call to the next (AssignVariableOp), which the judge does not run"
+    )
+    assert error(verdicts["shares"]) == (
+        "HandInError: shares keeps state from one call to the next (LookupTableInsertV2), which the judge does not run"
+    )
+
+
+def test_a_function_failing_on_a_hidden_input_does_not_tell_it(tmp_path) -> None:
+    """The message of an error a student's graph raises is the graph's to write: on a hidden test's input it could
+    spell the input out. There, only the kind of error is shown; on a visible test's, the whole message."""
+
+    def tells(x):
+        tf.debugging.Assert(tf.reduce_all(x < 0), [x], summarize=10)
+        return x
+
+    source = "tells(tf.constant([{}]))"
+    cells = {
+        "visible": source.format("7.25, 8.5"),
+        "hidden": "print('visible part')\n### BEGIN HIDDEN TESTS\n"
+        + source.format("3.125, 4.75")
+        + "\n### END HIDDEN TESTS",
+    }
+    verdicts, _ = judged(tmp_path, {"tells": graph(tells)}, cells)
+    assert "7.25" in error(verdicts["visible"]) and "8.5" in error(verdicts["visible"])
+    assert error(verdicts["hidden"]) == (
+        "StudentCodeError: tells failed on a hidden test's input (InvalidArgumentError)"
+    )
+    assert verdicts["hidden"]["stdout"] == "visible part\n"

@@ -1,10 +1,13 @@
 """What the grading sandboxes really allow, asked from inside them (autograder/probe.py), as grading starts them:
 who runs there, what can be written, mounted, read and reached, which environment and limits apply."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +102,53 @@ def test_limits_apply_to_every_process(reports) -> None:
         assert limits["RLIMIT_NPROC"] == (sandbox.process_limit,) * 2
         assert limits["RLIMIT_FSIZE"] == (sandbox.file_size_limit,) * 2
         assert limits["RLIMIT_CORE"] == (0, 0)
+
+
+@pytest.mark.parametrize("sandbox", ["kernel", "judge"])
+def test_each_in_memory_folder_holds_a_bounded_number_of_files(reports, sandbox: str) -> None:
+    """Run as root, a sandbox's in-memory folders are mounted with a limit on their files, not only their bytes: a
+    cell creating millions of empty files would otherwise fill the host's kernel memory."""
+    limit = Sandbox(config=load_course_config(REPO)).file_count_limit
+    assert set(reports[sandbox]["file_count_limits"].values()) == {limit}
+    assert set(reports[sandbox]["file_count_limits"]) == WRITABLE[sandbox]
+
+
+def test_a_sandbox_and_all_it_starts_run_in_its_workers_control_groups(tmp_path) -> None:
+    """Run as root, everything in a sandbox, and every process it starts in a session of its own, counts against
+    its grading worker's control groups (CPU, memory, processes); seen from the host, as the sandbox sees only its
+    own cgroup namespace."""
+    sandbox = Sandbox()
+    command = ["sh", "-c", "setsid sleep 60 & sleep 60"]
+    with started(sandbox, command, Mounts(workdir="/tmp", tmpfs={"/tmp": 1 << 20})) as process:
+        group = sandbox.worker_group()
+        assert group.folders and not group.problem
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(members(group)) < 4:  # entry/bwrap, sh, both sleeps
+            time.sleep(0.2)
+        tree = descendants(process.pid)
+        for folder in group.folders:
+            joined = {int(pid) for pid in (folder / "cgroup.procs").read_text().split()}
+            assert tree <= joined, (folder, tree - joined)
+    assert len(tree) >= 4
+
+
+def members(group) -> set[int]:
+    return {int(pid) for pid in (group.folders[0] / "cgroup.procs").read_text().split()}
+
+
+def descendants(pid: int) -> set[int]:
+    """pid and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = status.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+    found, pending = set(), [pid]
+    while pending:
+        current = pending.pop()
+        found.add(current)
+        pending += children.get(current, [])
+    return found
 
 
 def test_the_judge_forbids_itself_every_write_before_loading_a_hand_in(tmp_path) -> None:

@@ -1,6 +1,7 @@
 """Reading a batch of submissions: every layout an instructor downloads or assembles, and every odd entry one
 student can bring, must end as that student's outcome (or one clear error for a batch that is no batch)."""
 
+import hashlib
 import os
 import re
 import stat
@@ -829,3 +830,76 @@ def test_too_many_entries_or_too_big_a_zip_is_an_error(tmp_path) -> None:
         SubmissionsError, match=re.escape(f"{archive} is {size} bytes; the limit for a zip of submissions is 100 bytes")
     ):
         read_submissions(archive, NB, SubmissionLimits(max_archive_bytes=100))
+
+
+def test_no_id_is_another_students_folder_name(tmp_path) -> None:
+    """Ann and ann collide; the suffixed id ann-<hash> would be the name of a third student's folder: never."""
+    digest = hashlib.sha256(b":ann").hexdigest()[:8]
+    names = ["Ann", "ann", f"ann-{digest}"]
+    folder = write_folder(tmp_path / "s", {f"{name}/{NB}": name.encode() for name in names})
+    ids = {submission.notebook.decode(): submission.student_id for submission in read_submissions(folder, NB)}
+    assert ids == {"Ann": "Ann", "ann": f"ann-{digest}-3", f"ann-{digest}": f"ann-{digest}"}
+
+
+def test_a_folder_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path) -> None:
+    """unzip leaves a zip made on Windows as folders whose names are Latin-1 bytes: read, noted, graded."""
+    root = write_folder(tmp_path / "s", {f"bob/{NB}": b"bob"})
+    jose = os.path.join(os.fsencode(root), "Jos\xe9 \x81".encode("latin-1"))
+    os.mkdir(jose)
+    with open(os.path.join(jose, NB.encode()), "wb") as notebook:
+        notebook.write(b"jose")
+    submissions = by_id(read_submissions(root, NB))
+    assert submissions["bob"].notebook == b"bob" and submissions["Jos___"].notebook == b"jose"
+    assert submissions["Jos___"].notes[0] == "the name 'José \\x81' is not UTF-8: read as Windows-1252"
+    assert submissions["Jos___"].source == f"José \x81/{NB}"
+
+
+def zip_with_raw_names(path: Path, names: dict[bytes, bool]) -> Path:
+    """A zip of one notebook per raw name (its bytes as they are), each flagged UTF-8 or not."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for number, raw in enumerate(names):
+            archive.writestr(f"placeholder{number:04d}/{NB}", raw)
+    data = path.read_bytes()
+    for number, raw in enumerate(names):
+        placeholder = f"placeholder{number:04d}".encode()
+        assert len(raw) == len(placeholder), "the same length: offsets stay"
+        data = data.replace(placeholder, raw)
+    data = bytearray(data)
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        offset = 0
+        while (offset := data.find(signature, offset)) >= 0:
+            name_at = offset + (30 if signature == b"PK\x03\x04" else 46)
+            raw = bytes(data[name_at : name_at + 15])
+            flags = struct.unpack_from("<H", data, offset + flags_at)[0]
+            flagged = next(flag for name, flag in names.items() if raw.startswith(name))
+            struct.pack_into("<H", data, offset + flags_at, flags | 0x800 if flagged else flags & ~0x800)
+            offset += 4
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_zip_names_of_every_encoding_are_read_and_the_batch_goes_on(tmp_path) -> None:
+    """A name flagged UTF-8 that is not, a UTF-8 name not flagged (as macOS and Linux write them) and a CP437 one:
+    each student is read, with a note where the zip's flag was wrong."""
+    names = {b"bad-utf8-\xe9\xe9\xe9\xe9\xe9\xe9": True, b"utf8-sans-flag"[:9] + "ç".encode() * 3: False}
+    names[b"cp437-\x80\x81\x82\x83\x84\x85\x86\x87\x88"] = False
+    names[b"bob" + b"_" * 12] = True
+    archive = zip_with_raw_names(tmp_path / "batch.zip", names)
+    submissions = {submission.notebook: submission for submission in read_submissions(archive, NB)}
+    assert len(submissions) == 4
+    bad = submissions[b"bad-utf8-\xe9\xe9\xe9\xe9\xe9\xe9"]
+    assert bad.notes[0] == f"the zip flags the name 'bad-utf8-ΘΘΘΘΘΘ/{NB}' as UTF-8, which it is not: read as CP437"
+    assert submissions[b"utf8-sans" + "ç".encode() * 3].source == f"utf8-sansççç/{NB}"
+    assert submissions[b"cp437-\x80\x81\x82\x83\x84\x85\x86\x87\x88"].source == f"cp437-Çüéâäàåçê/{NB}"
+
+
+@pytest.mark.timeout(20)
+def test_a_crafted_receipt_or_entry_name_is_read_in_linear_time() -> None:
+    """A receipt's name line of 60,000 spaces took a backtracking pattern minutes; LMS names longer than any LMS
+    writes are none of theirs, unmatched."""
+    receipt = lms.parse_receipt("Name:" + " " * 60_000 + "x\nName: Jane Doe (j(d)oe)\nName: Jane Doe (jdoe)\n")
+    assert (receipt.name, receipt.username) == ("Jane Doe", "jdoe")
+    assert lms.parse_receipt("Name: Jane (J.) Doe (jdoe)").username == "jdoe"
+    crafted = "a" + "_1" * 30_000 + "_attempt_2026-11-20-09-30-00_x.ipynb"
+    assert lms.recognise(crafted, is_folder=False) is None
+    assert lms.recognise("Course_jdoe_attempt_2026-11-20-09-30-00_x.ipynb", is_folder=False).prefix == "Course_jdoe"
