@@ -14,7 +14,7 @@ ASSIGNMENT := serving_keras_resnet
 SOLUTION := solutions/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 DEMO_OUT := build/demo
 
-.PHONY: setup sandbox-tools browser student-jupyter instructor demo test test-class lint bench release samples clean
+.PHONY: setup sandbox-tools browser student-jupyter instructor demo test test-class lint bench release check samples clean
 
 setup: $(VENV)/.installed sandbox-tools browser student-jupyter
 
@@ -94,11 +94,13 @@ bench: setup
 	$(BIN)/python -m bench
 
 # Regenerate the student release in notebooks/ from solutions/ with nbgrader: every assignment, each a folder of
-# solutions/ with an assignment.toml.
+# solutions/ with an assignment.toml; a broken one is reported and skipped, the others are released.
 release: setup
-	for settings in solutions/*/assignment.toml; do \
-		$(BIN)/nbgrader generate_assignment "$$(basename "$$(dirname "$$settings")")" --force --no-db || exit 1; \
-	done
+	$(BIN)/python -m autograder release
+
+# Grade each assignment's solution and untouched release: an assignment whose solution misses points is refused.
+check: setup
+	$(BIN)/python -m autograder check
 
 samples: setup
 	$(BIN)/python samples/make_samples.py

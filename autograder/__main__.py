@@ -1,4 +1,4 @@
-"""Command line: `python -m autograder grade SUBMISSIONS --out DIR`, and `python -m autograder probe`."""
+"""Command line: `python -m autograder grade SUBMISSIONS --out DIR`, `probe`, `release` and `check`."""
 
 import argparse
 import json
@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from autograder import REPO
-from autograder.assignment import available, find
+from autograder.assignment import available, find, loadable
 from autograder.grading import GradingRun, grade, load_course_config
 from autograder.inert import inert
 from autograder.probing import probe_sandboxes
+from autograder.release import check_all, release_all
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     grading.add_argument("submissions", type=Path, help="a folder or .zip of submissions, plain or from an LMS")
     grading.add_argument("--out", type=Path, required=True, help="folder for the grades, the chart and feedback")
-    grading.add_argument("--cell-timeout", type=int, help="seconds each cell may run (default: the course's, 120)")
+    grading.add_argument(
+        "--cell-timeout", type=int, help="seconds each cell may run (default: the assignment's [limits] cell)"
+    )
     grading.add_argument(
         "--jobs", type=int, help="submissions graded at once (default: one per core; each takes about 1 GB of memory)"
     )
@@ -47,8 +50,25 @@ def main(argv: list[str] | None = None) -> int:
         "of each attempt to write, mount, read secrets or reach the network.",
     )
     probing.add_argument("--assignment", help="the assignment whose sandboxes are probed (default: the only one)")
+    commands.add_parser(
+        "release",
+        help="release every assignment of solutions/ into notebooks/",
+        description="Make the student release of every assignment in solutions/ with nbgrader; a folder that is not "
+        "a gradable assignment is reported and skipped (exit status 1).",
+    )
+    checking = commands.add_parser(
+        "check",
+        help="grade each assignment's solution and untouched release",
+        description="Grade each assignment's solution and its untouched release as submissions; an assignment whose "
+        "solution does not score full marks is refused with the tests it fails (exit status 1).",
+    )
+    checking.add_argument("--assignment", help="the assignment checked (default: every one in solutions/)")
     args = parser.parse_args(argv)
+    if args.command == "release":
+        return release_all()
     try:
+        if args.command == "check":
+            return check_all(*(([find(args.assignment)], {}) if args.assignment else loadable()))
         assignment = find(args.assignment)
         if args.command == "probe":
             print(json.dumps(probe_sandboxes(load_course_config(REPO), assignment), indent=1))

@@ -5,6 +5,7 @@ runs, which never run when grading, what the notebook hands in for judging, what
 running it leaves behind. Adding or changing an assignment means editing its folder, never the grader's code.
 """
 
+import dataclasses
 import fnmatch
 import re
 import tomllib
@@ -14,28 +15,13 @@ from pathlib import Path
 import nbformat
 
 from autograder import REPO
+from autograder.assignment_schema import Limits, SettingsError, parse
 
 SETTINGS_FILE = "assignment.toml"
 SOLUTIONS = REPO / "solutions"
-# The keys assignment.toml may have, per table; anything else is a typo worth an error.
-KNOWN_KEYS = {
-    "cells": {"setup", "judged", "skipped"},
-    "handin": {
-        "explain",
-        "tracked",
-        "specs",
-        "numbers",
-        "json",
-        "arrays",
-        "messages",
-        "message_types",
-        "paths",
-        "functions",
-        "python",
-    },
-    "sandbox": {"folders", "environment"},
-    "release": {"disposable"},
-}
+# What nbgrader never copies from an assignment's folder into a release or a submission (nor the assignment's
+# disposable files).
+NEVER_RELEASED = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", SETTINGS_FILE]
 FUNCTION_INPUT = re.compile(r"^(?P<dtype>[a-z][a-z0-9]*)\[(?P<shape>[^\]]*)\]$")  # "float32[None, 1000]"
 
 
@@ -54,6 +40,19 @@ class Assignment:
     readable: list[str] = field(default_factory=list)  # absolute host folders the sandboxes may read
     environment: dict[str, str] = field(default_factory=dict)  # of the sandboxes, folders included
     disposable: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def beside(self) -> dict[str, str]:
+        """The files and folders released beside the notebook (data, helper modules), by name: the student's
+        kernel and the judge see them read-only in their working folder, as the student's notebook does. Other
+        notebooks are not among them: nbgrader releases those with their solutions cleared."""
+        ignored = [*NEVER_RELEASED, *self.disposable, "*.ipynb", ".*"]
+        return {
+            path.name: str(path)
+            for path in sorted(self.folder.iterdir())
+            if not any(fnmatch.fnmatch(path.name, pattern) for pattern in ignored)
+        }
 
     @property
     def notebook_name(self) -> str:
@@ -69,29 +68,25 @@ def load(folder: Path) -> Assignment:
     folder = folder.resolve()
     settings_path = folder / SETTINGS_FILE
     try:
-        settings = tomllib.loads(settings_path.read_text())
+        settings = parse(tomllib.loads(settings_path.read_text()))
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise AssignmentError(f"cannot read {settings_path} ({error}): expected the assignment's settings") from error
-    for table, values in settings.items():
-        unknown = set(values) - KNOWN_KEYS.get(table, set()) if isinstance(values, dict) else {table}
-        if table not in KNOWN_KEYS or unknown:
-            where = f"[{table}] " if table in KNOWN_KEYS else ""
-            raise AssignmentError(
-                f"{settings_path}: unknown setting {where}{', '.join(sorted(unknown))}; expected "
-                + "; ".join(f"[{name}] {', '.join(sorted(keys))}" for name, keys in KNOWN_KEYS.items())
-            )
-    cells, handin, sandbox = settings.get("cells", {}), dict(settings.get("handin", {})), settings.get("sandbox", {})
-    folders = {name: (folder / path).resolve() for name, path in sandbox.get("folders", {}).items()}
+    except SettingsError as error:
+        raise AssignmentError(f"{settings_path}: {error}") from None
+    handin = {key: value for key, value in dataclasses.asdict(settings.handin).items() if value}
+    sandbox = settings.sandbox
+    folders = {name: (folder / path).resolve() for name, path in sandbox.folders.items()}
     assignment = Assignment(
         name=folder.name,
         folder=folder,
-        setup_cells=list(cells.get("setup", [])),
-        judged_cells=list(cells.get("judged", [])),
-        skipped_cells=list(cells.get("skipped", [])),
-        handin={**handin, "functions": _functions(settings_path, handin.get("functions", {}))},
+        setup_cells=settings.cells.setup,
+        judged_cells=settings.cells.judged,
+        skipped_cells=settings.cells.skipped,
+        handin={**handin, "functions": _functions(settings_path, settings.handin.functions)},
         readable=[str(path) for path in folders.values()],
-        environment={**{name: str(path) for name, path in folders.items()}, **sandbox.get("environment", {})},
-        disposable=list(settings.get("release", {}).get("disposable", [])),
+        environment={**{name: str(path) for name, path in folders.items()}, **sandbox.environment},
+        disposable=settings.release.disposable,
+        limits=settings.limits,
     )
     _check_against_notebook(assignment, settings_path)
     hiding = [pattern for pattern in assignment.disposable if fnmatch.fnmatch(assignment.notebook_name, pattern)]
@@ -125,6 +120,18 @@ def find(name: str | None = None, solutions: Path = SOLUTIONS) -> Assignment:
     return load(solutions / name)
 
 
+def loadable(solutions: Path = SOLUTIONS) -> tuple[list[Assignment], dict[str, str]]:
+    """Every assignment in solutions that can be loaded, and why each of the others cannot, by name: one broken
+    folder stops no other assignment."""
+    assignments, broken = [], {}
+    for name in available(solutions):
+        try:
+            assignments.append(load(solutions / name))
+        except AssignmentError as error:
+            broken[name] = str(error)
+    return assignments, broken
+
+
 def available(solutions: Path = SOLUTIONS) -> list[str]:
     """The names of the assignments in solutions: each folder with an assignment.toml."""
     return sorted(path.parent.name for path in solutions.glob(f"*/{SETTINGS_FILE}"))
@@ -151,7 +158,10 @@ def _check_against_notebook(assignment: Assignment, settings_path: Path) -> None
     try:
         nb = nbformat.read(assignment.notebook, as_version=4)
     except (OSError, ValueError) as error:
-        problem = f"cannot read {assignment.notebook} ({error}): expected the assignment's notebook"
+        problem = (
+            f"cannot read {assignment.notebook} ({error}): expected the assignment's notebook, which is named after "
+            f"its folder ({assignment.notebook_name})"
+        )
         raise AssignmentError(problem) from error
     grade_ids = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
     for kind in ("setup", "judged", "skipped"):

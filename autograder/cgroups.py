@@ -29,7 +29,7 @@ V2_CONTROLLERS = ("cpu", "memory", "pids", "io")
 
 
 @dataclass(frozen=True)
-class Limits:
+class GroupLimits:
     memory_limit: int  # bytes that the group's processes may hold together
     process_limit: int  # processes and threads at once
 
@@ -37,7 +37,7 @@ class Limits:
 class WorkerGroup:
     """This worker's control groups, made on first use; `procs` are the files a process joins them by."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: GroupLimits) -> None:
         self.limits = limits
         self.name = f"{PREFIX}{os.getpid()}"
         self.folders: list[Path] = []
@@ -72,7 +72,7 @@ class WorkerGroup:
         self.folders = []
 
 
-def _v1_groups(name: str, limits: Limits) -> list[Path]:
+def _v1_groups(name: str, limits: GroupLimits) -> list[Path]:
     """The group in each cgroup v1 hierarchy, under this process's own group there; [] without cgroup v1's cpu."""
     own = _own_groups()
     if not (CGROUPS / "cpu" / "cpu.shares").exists() and "cpu" not in own:
@@ -95,7 +95,7 @@ def _v1_groups(name: str, limits: Limits) -> list[Path]:
     return folders
 
 
-def _v2_group(name: str, limits: Limits) -> list[Path]:
+def _v2_group(name: str, limits: GroupLimits) -> list[Path]:
     """The group under the root of cgroup v2's unified hierarchy, with its controllers on; [] if there is none."""
     root = CGROUPS if (CGROUPS / "cgroup.controllers").is_file() else None
     if root is None or "cpu" not in (root / "cgroup.controllers").read_text().split():

@@ -308,6 +308,10 @@ RAW_BANNER = (
     '<div class="panel panel-default" style="position: fixed; top: 0; left: 0; width: 100%; z-index: 9999">'
     '<div class="panel-heading"><h4>serving_keras_resnet (Score: 999.0 / 100.0)</h4></div></div>'
 )
+# A markdown cell whose tag gives it the page's own classes (a fixed bar) and whose heading takes a test's id.
+TAKEN_ID = "test_decode_shape_dtype"
+TAGGED_MARKDOWN = f"#### serving_keras_resnet (Score: 100.0 / 100.0)\n\n# {TAKEN_ID}"
+FIXED_BAR_TAG = "x navbar-fixed-top panel panel-default"
 HIDING_CELL_MARK = "a cell that takes the id of the grader's hand-in cell"
 BIDI_TRICK = "the comment's end \u202e } ;sdrow desrever {"  # a right-to-left override in a comment
 ACTIVE_GRADE_ID = "<img src=x onerror=alert(1)>"
@@ -316,8 +320,10 @@ ACTIVE_GRADE_ID = "<img src=x onerror=alert(1)>"
 def dressed_up() -> nbformat.NotebookNode:
     """The filled release with a student's notes in markdown that would run in the feedback and the formgrader (a
     script, a handler, a javascript: link, a full-page box with a fake score; one as an answer cell with a made-up
-    grade id), and an answer whose metadata hides its source from those pages. It deserves full points; both
-    pages must show the notes, inert, and every cell's source."""
+    grade id), an answer whose metadata hides its source from those pages, a raw HTML cell that lays a fake score
+    banner in the pages' own classes, a cell with the id the hand-in cell once had, a bidirectional override in a
+    comment, and a cell whose tag gives it a fixed bar's classes and whose heading takes a test's id. It deserves
+    full points; both pages must show the notes, inert, every cell's source, and the grader's score on top."""
     nb = filled_release()
     part1 = next(index for index, cell in enumerate(nb.cells) if cell.get("id") == "part1")
     nb.cells[part1].source = f"{HIDDEN_SOURCE_MARK}\n{nb.cells[part1].source}"
@@ -326,8 +332,9 @@ def dressed_up() -> nbformat.NotebookNode:
     answer.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "schema_version": 3}
     answer.metadata["nbgrader"]["grade_id"] = ACTIVE_GRADE_ID
     banner = new_raw_cell(RAW_BANNER, metadata={"raw_mimetype": "text/html"})
-    hiding = new_code_cell(f"print({HIDING_CELL_MARK!r})", id="grader-hand-in")  # the hand-in cell's old id
-    nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer, banner, hiding]
+    hiding = new_code_cell(f"print({HIDING_CELL_MARK!r})", id="grader-hand-in")
+    tagged = new_markdown_cell(TAGGED_MARKDOWN, metadata={"tags": [FIXED_BAR_TAG]})  # the hand-in cell's old id
+    nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer, banner, hiding, tagged]
     nb.cells[part1 + 4].source += f"\n# {BIDI_TRICK}"
     return nb
 

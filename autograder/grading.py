@@ -42,6 +42,7 @@ from autograder.sandbox import check_tools
 from autograder.step_times import take_times, timed
 from autograder.submissions import Submission, SubmissionLimits, read_batch
 
+JUDGE_MARGIN = 180  # seconds a submission's judge may take beyond one cell's limit, when a run sets that limit
 # The last error line of a traceback: "SomeError: what happened".
 ERROR_LINE = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)): (?P<message>.+)$")
 
@@ -50,12 +51,17 @@ COURSE_CONFIG = '''"""nbgrader settings of this grading run: the course's own, w
 import sys
 
 sys.path.insert(0, {repo!r})
+from pathlib import Path
+
+from autograder.assignment import load
+
 c = get_config()
 load_subconfig({config!r})
 c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.ignore += {disposable!r}
+c.merge(load(Path({folder!r})).limits.config())  # the assignment's [limits]
 '''
 
 
@@ -90,6 +96,11 @@ class GradingRun:
         return self.out / "grades.csv"
 
 
+def memory_share(jobs: int) -> int:
+    """Bytes of memory each of jobs grading workers' sandboxes may hold: 80 % of the machine's, shared."""
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8) // jobs
+
+
 def default_jobs() -> int:
     """One submission per core: a submission's kernel and judge are mostly single-threaded Python and TensorFlow."""
     return max(1, len(os.sched_getaffinity(0)))
@@ -121,31 +132,28 @@ def grade(
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     limits = limits or SubmissionLimits()
+    jobs = jobs or default_jobs()
     if scheduler:
         from autograder.cluster import cluster_grader
 
         graders = cluster_grader(scheduler)  # connects first: a cluster that is not there stops the run at once
     else:
         check_tools()
-        graders = contextlib.nullcontext(
-            functools.partial(grade_each, jobs=jobs or default_jobs(), memory=limits.grading_memory)
-        )
+        graders = contextlib.nullcontext(functools.partial(grade_each, jobs=jobs, memory=limits.grading_memory))
     with graders as grade_submissions:
         if not submissions.exists():
             raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
-        overrides = Config()
+        assignment = assignment or find()
+        overrides = assignment.limits.config()  # the assignment's own limits, unless the run sets others
+        if not scheduler:  # the workers here share this machine's memory: none may take more than its share
+            overrides.Sandbox.group_memory_limit = min(overrides.Sandbox.group_memory_limit, memory_share(jobs))
         if cell_timeout:
             overrides.Execute.timeout = cell_timeout
             overrides.Judge.cell_timeout = cell_timeout
+            overrides.Judge.timeout = max(assignment.limits.judge, cell_timeout + JUDGE_MARGIN)
         overrides.merge(settings or Config())
-        run = grade_batch(
-            submissions,
-            out,
-            show_progress,
-            limits,
-            prepare_course(out / "course", assignment or find(), overrides),
-            grade_submissions,
-        )
+        course = prepare_course(out / "course", assignment, overrides)
+        run = grade_batch(submissions, out, show_progress, limits, course, grade_submissions)
     run.seconds = time.monotonic() - started
     return run
 
@@ -291,6 +299,7 @@ def prepare_course(root: Path, assignment: Assignment, overrides: Config) -> Gra
             root=str(root),
             source=str(assignment.folder.parent),
             disposable=assignment.disposable,
+            folder=str(assignment.folder),
         )
     )
     return GradingCourse(root, assignment, overrides)
@@ -339,7 +348,8 @@ def unreadable_reason(notebook: bytes, name: str, max_cells: int) -> str:
     except json.JSONDecodeError as error:
         return f"{name} is not a notebook (not JSON: {error.msg} at line {error.lineno} column {error.colno})"
     except Exception as error:  # nbformat raises several types for malformed notebooks
-        return f"{name} is not a notebook ({type(error).__name__}: {_first_line(str(error))})"
+        # nbformat's message quotes the notebook: only what kind of error it was
+        return f"{name} is not a notebook ({type(error).__name__}: it does not follow the notebook format)"
     if len(nb.cells) > max_cells:
         return f"{name} has {len(nb.cells):,} cells; the limit is {max_cells:,}"
     if not any(cell.get("metadata", {}).get("nbgrader") for cell in nb.cells):
@@ -442,9 +452,10 @@ def write_histogram(run: GradingRun, assignment: Assignment) -> Path:
     import matplotlib.pyplot as plt
 
     scores = [result.score for result in run.results]
+    most = max((result.max_score for result in run.results), default=0.0) or 100.0
     figure, axes = plt.subplots(figsize=(7, 4))
-    axes.hist(scores, bins=range(0, 106, 5), color="#4c72b0", edgecolor="white")
-    axes.set_xlabel("score (out of 100)")
+    axes.hist(scores, bins=score_bins(most), color="#4c72b0", edgecolor="white")
+    axes.set_xlabel(f"score (out of {most:g})")
     axes.set_ylabel("students")
     mean = sum(scores) / len(scores) if scores else 0.0
     axes.set_title(f"{assignment.name}: {len(scores)} submissions, mean {mean:.1f}")
@@ -452,6 +463,12 @@ def write_histogram(run: GradingRun, assignment: Assignment) -> Path:
     figure.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(figure)
     return path
+
+
+def score_bins(most: float) -> list[float]:
+    """The histogram's bins: 20 of equal width from 0 to the assignment's maximum, the last holding full marks."""
+    width = most / 20
+    return [width * step for step in range(22)]
 
 
 def _table_row(result: StudentResult) -> str:
@@ -463,10 +480,6 @@ def check_outcome(outcome: dict, step: str) -> None:
     """An nbgrader step that failed stops the run, with nbgrader's error."""
     if not outcome["success"]:
         raise RuntimeError(f"nbgrader {step} failed:\n{outcome.get('error') or outcome.get('log')}")
-
-
-def _first_line(text: str, limit: int = 300) -> str:
-    return next((line.strip() for line in text.strip().splitlines() if line.strip()), "")[:limit]
 
 
 def _size(path: Path) -> int:

@@ -23,12 +23,22 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-SPEC_FILE = "/grader/handin.json"
 JSON_LIMIT = 16 << 20  # characters of each JSON value handed in
-ARCHIVE = "/grader/handin.tar"
-WIRE_MODULE = "/grader/wire.py"
-REPLY_TYPE = "text/x-autograder-reply"  # the output that carries a call's reply to the grader
-RESULT_LIMIT = 16 << 20  # characters of what one call returns (handin_reader.py reads no more)
+
+
+def _load(path: str, name: str):
+    """The module in the file at path, by its path: a notebook's own module of the same name is not it."""
+    loaded = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    return module
+
+
+if __name__ == "__main__":  # run in the kernel (%run -i) from the grader's read-only folder, beside the contract
+    contract = _load(os.path.join(os.path.dirname(__file__), "handin_contract.py"), "autograder_handin_contract")
+else:  # imported as autograder.handin, by the grader's tests
+    from autograder import handin_contract as contract
+WIRE_MODULE = os.path.join(os.path.dirname(__file__), "wire.py")
 
 
 def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
@@ -133,10 +143,15 @@ def _tensor_spec(function: dict):
 
 
 def _explainer(namespace: dict, spec: dict):
-    """The notebook's own one-line explanation of an error (spec["explain"] names it), or its first line."""
+    """The notebook's own one-line explanation of an error (spec["explain"] names it); else, for a name left
+    undefined, the grader's (spec["missing"]: which part's blank defines it, autograder/blanks.py), or its first
+    line."""
     explain = namespace.get(spec.get("explain", ""))
+    missing = spec.get("missing", {})
 
     def first_line(error: BaseException) -> str:
+        if isinstance(error, NameError) and error.name in missing:
+            return f"NameError: {missing[error.name]}"
         return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0]}"
 
     def one_line(error: BaseException) -> str:
@@ -160,36 +175,28 @@ def call_for_judge(namespace: dict, name: str, arguments_file: str) -> None:
     only the grader reads it. The function's own prints and displays before it are the student's."""
     from IPython.display import publish_display_data
 
-    spec = json.loads(Path(SPEC_FILE).read_text())
+    spec = json.loads(Path(contract.SPEC).read_text())
     arguments = Path(arguments_file).read_text()
-    publish_display_data({REPLY_TYPE: json.dumps(reply_for_judge(namespace, spec, name, arguments))})
+    publish_display_data({contract.REPLY_TYPE: json.dumps(reply_for_judge(namespace, spec, name, arguments))})
 
 
 def reply_for_judge(namespace: dict, spec: dict, name: str, arguments: str, wire_module: str = WIRE_MODULE) -> dict:
     """Call the notebook's function name with arguments (wire text: [args, kwargs]); the reply: {"value": wire
     text}, {"raised": [type, message]} or {"unavailable": why}, each message in the notebook's words (spec names
     its explain function)."""
-    wire = _load(wire_module)
+    wire = _load(wire_module, "autograder_wire")
     explain = _explainer(namespace, spec)
     function = namespace.get(name)
     if not callable(function):
         return {"unavailable": _missing(name, function, "a function", explain)}
     args, kwargs = wire.decode(arguments, len(arguments), frozenset(spec.get("message_types", [])))
     try:
-        return {"value": wire.encode(function(*args, **kwargs), RESULT_LIMIT)}
+        return {"value": wire.encode(function(*args, **kwargs), contract.RESULT_LIMIT)}
     except wire.WireError as error:
         return {"raised": ["TypeError", f"{name} returned what cannot be handed to the judge: {error}"]}
     except Exception as error:  # whatever the student's function raises is its answer to this call
         return {"raised": [type(error).__name__, explain(error).split(": ", 1)[-1]]}
 
 
-def _load(path: str):
-    """The module in the file at path, by its path: a notebook's own module of the same name is not it."""
-    loaded = importlib.util.spec_from_file_location("autograder_wire", path)
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
-
-
 if __name__ == "__main__":
-    hand_in(globals(), json.loads(Path(SPEC_FILE).read_text()), ARCHIVE)
+    hand_in(globals(), json.loads(Path(contract.SPEC).read_text()), contract.ARCHIVE)

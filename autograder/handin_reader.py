@@ -12,6 +12,7 @@ standard library, NumPy, TensorFlow, the assignment's message types and wire.py:
 its read-only folder.
 """
 
+import builtins
 import json
 import math
 import tarfile
@@ -19,8 +20,10 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 if __package__:  # imported as autograder.handin_reader, by the grader's tests
+    from autograder.handin_contract import ARGUMENTS_LIMIT, KINDS, RESULT_LIMIT
     from autograder.wire import WireError, decode, encode
 else:  # the judge's companion, beside it in its read-only folder
+    from handin_contract import ARGUMENTS_LIMIT, KINDS, RESULT_LIMIT
     from wire import WireError, decode, encode
 
 MAX_MEMBERS = 10_000
@@ -28,16 +31,31 @@ VALUES_LIMIT = 64 << 20  # bytes of values.json read at most
 MESSAGE_BYTES_LIMIT = 64 << 20  # bytes of a handed-in message parsed at most
 MAX_DEPTH = 32
 MESSAGE_LIMIT = 600  # characters of an error message kept in a verdict
-ARGUMENTS_LIMIT = 64 << 20  # characters of the arguments of one call of a Python function in the kernel
-RESULT_LIMIT = 16 << 20  # characters of what one such call returns
 NOTHING_HANDED_IN = "the notebook handed nothing in: it did not run to the end"
 
 
 # A graph may hold no stateful op but these: one that keeps state from one call to the next (a variable it writes, a
 # table, queue or resource shared by name) could keep one test's inputs for a later error message. Reading variables
 # (a model's weights), calling functions, control flow, assertions, printing and random numbers keep no data.
-STATELESS_ENOUGH = ("ReadVariableOp", "StatefulPartitionedCall", "PartitionedCall", "While", "If", "Case", "Assert")
-STATELESS_ENOUGH_PREFIXES = ("Print", "Random", "TruncatedNormal", "Multinomial", "TensorArray")
+# Stateful ops that carry nothing from one call to the next: reads of variables and tables, calls, control flow,
+# printing, random numbers and a call's own arrays.
+STATELESS_ENOUGH = (
+    *("ReadVariableOp", "ResourceGather", "ResourceGatherNd", "LookupTableFindV2", "LookupTableSizeV2"),
+    *("StatefulPartitionedCall", "PartitionedCall", "While", "If", "Case", "Assert"),
+    *("RandomUniform", "RandomUniformInt", "RandomStandardNormal", "RandomShuffle", "RandomGamma", "RandomPoissonV2"),
+    *("TruncatedNormal", "Multinomial"),
+)
+STATELESS_ENOUGH_PREFIXES = ("Print", "TensorArray")
+# Writes to variables (a model called in training mode updates its batch statistics): after each call of such a
+# graph, the variables it reads are put back to their handed-in values, so that no call sees what another wrote.
+VARIABLE_WRITES = ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "ResourceScatter")
+
+
+# The error classes a kind may be named by on a hidden input: Python's own (a student's class could be named after
+# the input).
+BUILTIN_ERRORS = {
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+}
 
 
 class HandInError(Exception):
@@ -80,8 +98,11 @@ class KernelFunction:
         reply = self.call(self.name, arguments)
         if "raised" in reply:
             error_type, message = (str(part) for part in reply["raised"])
-            raise failed(self.name, f"raised {error_type[:60]}: {message}", error_type)
+            kind = error_type if error_type in BUILTIN_ERRORS else "an error of a class of its own"
+            raise failed(self.name, f"raised {error_type[:60]}: {message}", kind)
         if "value" not in reply:
+            if HiddenInputs.now:  # its reason may come from the kernel, where the student's code writes it
+                raise HandInError(f"{self.name} could not be called on a hidden test's input")
             raise HandInError(str(reply.get("unavailable", f"{self.name} could not be called"))[:MESSAGE_LIMIT])
         try:
             return decode(str(reply["value"]), RESULT_LIMIT, self.message_types)
@@ -101,8 +122,10 @@ class JudgedFunction:
     """A handed-in function as the tests call it: each call is reported (to the grader, which times it), and
     its errors are put in one line that names the function, instead of TensorFlow's internals."""
 
-    def __init__(self, name: str, function: object, report) -> None:
+    def __init__(self, name: str, function: object, report, writes_variables: bool = False) -> None:
         self.name, self.function, self.report = name, function, report
+        # For a graph that writes variables: each variable it reads, and the value to put back after each call.
+        self.fresh = [(variable, variable.numpy()) for variable in self.variables] if writes_variables else []
 
     @property
     def variables(self) -> list:
@@ -125,6 +148,8 @@ class JudgedFunction:
             what = f"cannot take this input: {tensorflow_message(str(error))}"
             raise failed(self.name, what, type(error).__name__) from None
         finally:
+            for variable, value in self.fresh:
+                variable.assign(value)
             self.report(event="return", function=self.name)
 
 
@@ -139,19 +164,31 @@ class Unavailable:
 
 
 def keeps_state(function: object) -> str:
-    """The first stateful op of a handed-in function's graphs (its own, and every function they call) that is not
-    STATELESS_ENOUGH, or ''."""
+    """The first stateful op of a handed-in function's graphs that could carry something from one call to the next
+    (neither STATELESS_ENOUGH nor a write of a variable, which is undone), or ''."""
     from tensorflow.python.framework import op_def_registry
 
+    for name in stateful_ops(function):
+        op = op_def_registry.get(name)
+        if op is None or not (
+            name in STATELESS_ENOUGH or name.startswith((*STATELESS_ENOUGH_PREFIXES, *VARIABLE_WRITES))
+        ):
+            return name
+    return ""
+
+
+def stateful_ops(function: object) -> set[str]:
+    """The stateful (or unknown) ops of a handed-in function's graphs: its own, and every function they call."""
+    from tensorflow.python.framework import op_def_registry
+
+    ops = set()
     for concrete in getattr(function, "concrete_functions", None) or [function]:
         graph = concrete.graph.as_graph_def()
         for node in [*graph.node, *(node for library in graph.library.function for node in library.node_def)]:
             op = op_def_registry.get(node.op)
-            if op is None or (
-                op.is_stateful and node.op not in STATELESS_ENOUGH and not node.op.startswith(STATELESS_ENOUGH_PREFIXES)
-            ):
-                return node.op
-    return ""
+            if op is None or op.is_stateful:
+                ops.add(node.op)
+    return ops
 
 
 def cannot_load(error: Exception) -> str:
@@ -222,11 +259,13 @@ def handed_in_namespace(
         if name in poisoned:
             namespace[name] = Unavailable(poisoned[name])
         elif functions is not None and callable(getattr(functions, name, None)):
-            kept = keeps_state(getattr(functions, name))
+            function = getattr(functions, name)
+            kept = keeps_state(function)
+            writes = any(op.startswith(VARIABLE_WRITES) for op in stateful_ops(function))
             namespace[name] = (
                 Unavailable(f"{name} keeps state from one call to the next ({kept}), which the judge does not run")
                 if kept
-                else JudgedFunction(name, getattr(functions, name), report)
+                else JudgedFunction(name, function, report, writes_variables=writes)
             )
         else:
             namespace[name] = Unavailable(missing.get(name, f"{name} was not handed in"))
@@ -269,12 +308,8 @@ def bind(namespace: dict, missing: dict[str, str], name: str, value: object, kin
 
 
 def _names(spec: dict) -> set[str]:
-    return {
-        *spec.get("functions", {}),
-        *spec.get("python", []),
-        *spec.get("messages", {}),
-        *(name for kind in ("specs", "numbers", "json", "arrays", "paths") for name in spec.get(kind, [])),
-    }
+    """The names the hand-in binds, of every kind but tracked objects (bound only when they were handed in)."""
+    return {name for kind in KINDS if kind != "tracked" for name in spec.get(kind, [])}
 
 
 def _entry(values: dict, kind: str, name: str) -> object:

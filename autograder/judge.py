@@ -41,11 +41,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the judge's read-only folder, for its companions only
 
-from handin_reader import MESSAGE_LIMIT, RESULT_LIMIT, HiddenInputs, Unavailable, handed_in_namespace, unpack
+from handin_contract import ARCHIVE, RESULT_LIMIT, WORKDIR
+from handin_reader import MESSAGE_LIMIT, HiddenInputs, Unavailable, handed_in_namespace, unpack
 from landlock import forbid_writes
 
-HANDIN_ARCHIVE = Path("/grader/handin.tar")
-HANDED_IN = Path("/submission")  # an in-memory folder of the judge's own, where the hand-in is unpacked
+HANDIN_ARCHIVE = Path(ARCHIVE)
+HANDED_IN = Path(WORKDIR)  # an in-memory folder of the judge's own, where the hand-in is unpacked
 
 
 class Events:

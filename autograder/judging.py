@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
@@ -22,13 +23,13 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from autograder import REPO
 from autograder.assignment import Assignment, load
+from autograder.blanks import unfilled_reasons
+from autograder.handin_contract import GRADER
 from autograder.step_times import timed
 from autograder.supervisor import Judge, Supervisor, failure
 
-HAND_IN_CELL = "%run -i /grader/handin.py"  # autograder/handin.py, in the kernel, with the notebook's variables
 HAND_IN_MODULE = REPO / "autograder" / "handin.py"
-WIRE_MODULE = REPO / "autograder" / "wire.py"  # what crosses between the kernel and the judge, read on both sides
-REPLY_TYPE = "text/x-autograder-reply"  # the output of a kernel call that carries its reply (handin.py)
+HAND_IN_CELL = f"%run -i {GRADER}/{HAND_IN_MODULE.name}"  # handin.py, in the kernel, with the notebook's variables
 
 
 def _grade_id(cell: NotebookNode) -> str:
@@ -47,6 +48,7 @@ class Judging:
     # The hand-in cell's id, new for each submission: no cell of the student's can take it and be dropped with it.
     hand_in_id: str = field(default_factory=lambda: f"grader-hand-in-{uuid.uuid4().hex}")
     supervisor: Supervisor | None = None
+    missing: dict[str, str] = field(default_factory=dict)  # why each name an answer cell defines may be missing
     stopped: str = ""  # why the kernel stopped before the end, if it did
     verdicts: dict[str, dict] | None = None  # the judge's, once it has judged while the kernel ran
 
@@ -62,7 +64,8 @@ class Judging:
 
     @property
     def handin(self) -> dict:
-        return self.assignment.handin
+        """What the kernel hands in, and the words for a name it cannot."""
+        return {**self.assignment.handin, "missing": self.missing}
 
     def discard(self) -> None:
         if self.supervisor:
@@ -76,6 +79,7 @@ class PrepareJudging(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         assignment = self.assignment(resources["nbgrader"]["assignment"])
+        missing = unfilled_reasons(nbformat.read(assignment.notebook, as_version=4), nb)
         held, cells = {}, []
         for cell in nb.cells:
             grade_id, graded = _grade_id(cell), utils.is_grade(cell)
@@ -86,7 +90,7 @@ class PrepareJudging(NbGraderPreprocessor):
             if graded or grade_id in assignment.judged_cells or grade_id in assignment.skipped_cells:
                 held[grade_id] = cell.source
                 cell.source = ""  # an empty cell is not run
-        judging = Judging(cells, held, assignment)
+        judging = Judging(cells, held, assignment, missing=missing)
         nb.cells.append(new_code_cell(HAND_IN_CELL, id=judging.hand_in_id))
         judging.archive.touch(mode=0o600)
         judging.calls.mkdir(mode=0o755)

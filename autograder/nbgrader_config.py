@@ -4,7 +4,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde, GenerateAssignment
 from nbgrader.preprocessors import ClearSolutions, Execute, GetGrades
 
-from autograder.assignment import SETTINGS_FILE, SOLUTIONS, available, load
+from autograder.assignment import NEVER_RELEASED, loadable
+from autograder.assignment_schema import Limits
 from autograder.feedback import ClearLockedHiddenTests
 from autograder.inline_solutions import ClearInlineSolutions
 from autograder.judging import JudgeGradedCells, PrepareJudging
@@ -20,8 +21,9 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 # Never copy an assignment's settings, what running its notebook leaves beside it (its assignment.toml says what:
 # exported servables of ~100 MB each, say) or notebook checkpoints into a release or submission.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", SETTINGS_FILE]
-c.CourseDirectory.ignore += sorted({path for name in available() for path in load(SOLUTIONS / name).disposable})
+c.CourseDirectory.ignore = list(NEVER_RELEASED)
+_assignments, _broken = loadable()  # a broken assignment is reported when it is released or graded, and skipped
+c.CourseDirectory.ignore += sorted({path for assignment in _assignments for path in assignment.disposable})
 
 
 def replaced(steps: list, old: type, new: type) -> list:
@@ -59,7 +61,7 @@ c.Autograde.autograde_preprocessors = [
     *_grading_steps[_execute + 1 :],
     KeepSafeMarkdown,  # last: nbgrader's own steps read cells as the student left them
 ]
-c.Execute.timeout = 120  # seconds per cell; the slowest correct cell takes about 10
+c.merge(Limits().config())  # the default limits; `grade` applies each assignment's own [limits]
 c.Execute.interrupt_on_timeout = True
 c.Execute.iopub_timeout = 10  # seconds for a cell's last output to arrive after its reply (nbclient's 4 is tight)
 # Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;

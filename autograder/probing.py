@@ -32,6 +32,7 @@ def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[in
         kernel.handin_archive = str(archive)
         kernel.mount_points = str(Path(scratch, "kernel-mounts"))
         kernel.readable, kernel.environment = assignment.readable, assignment.environment
+        kernel.beside = assignment.beside
         judge = judge_mounts(archive, sandbox.file_size_limit, assignment)
         sandboxes = {"kernel": kernel.mounts(), "judge": judge}
         return {name: _report(sandbox, mounts, host_ports) for name, mounts in sandboxes.items()}

@@ -20,6 +20,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.nbgraderformat import SCHEMA_VERSION
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from autograder.inert import inert
 from autograder.notes import add_note
 
 ROLE_FLAGS = ("grade", "solution", "locked", "task")
@@ -122,7 +123,9 @@ class RepairGradeMetadata(NbGraderPreprocessor):
         if isinstance(metadata, dict) and not any(metadata.get(flag) for flag in ROLE_FLAGS):
             return
         grade_id = metadata.get("grade_id") if isinstance(metadata, dict) else None
-        what = f"for an unknown id {reprlib.repr(grade_id)}" if isinstance(grade_id, str) else "without a valid id"
+        what = (
+            f"for an unknown id {inert(reprlib.repr(grade_id))}" if isinstance(grade_id, str) else "without a valid id"
+        )
         add_note(self.log, f"cell {index + 1} had grade metadata {what}; it is graded as an ordinary cell")
 
     def _restore(self, cell: NotebookNode, index: int, source: SourceCell) -> None:

@@ -13,10 +13,13 @@ which Markdown passes through unchanged. A raw cell, which those pages insert in
 block too, showing its text as text. Every cell's source is shown with its invisible characters escaped
 (autograder/inert.py): a bidirectional override would make a reader see other code than what ran. A cell's
 `transient` metadata, with which a notebook can hide a cell's source from nbconvert's pages, is dropped: what a
-student wrote is shown.
+student wrote is shown. A cell's tags become classes of the cell in those pages: only one-word tags are kept (a tag
+with spaces would give the cell the page's own classes, a fixed bar or `hidden`). The ids of a student's headings
+are prefixed, with the links to them: none can take an id the pages use (a test's grade id, Formgrader's own).
 """
 
 import html
+import re
 from copy import deepcopy
 
 import nh3
@@ -37,10 +40,17 @@ for _tag in ("th", "td"):  # a table column's alignment
 CLASSES = {"a": {"anchor-link"}, "div": {"highlight"}, "span": {name for name in STANDARD_TYPES.values() if name}}
 URL_SCHEMES = {"http", "https", "mailto", "data"}  # data: only for images, below
 INLINE_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/gif;base64,")
+OWN_IDS = "student-"  # the prefix of every id in a student's markdown
+ONE_WORD_TAG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def keep_safe_urls(tag: str, attribute: str, value: str) -> str | None:
-    """An image only from the cell's attachments (inlined, so no page fetches anything); no data: link."""
+def keep_safe_attributes(tag: str, attribute: str, value: str) -> str | None:
+    """An image only from the cell's attachments (inlined, so no page fetches anything); no data: link; ids, and
+    links within the page, in the student's own namespace."""
+    if attribute == "id":
+        return f"{OWN_IDS}{value}"
+    if attribute == "href" and value.startswith("#"):
+        return f"#{OWN_IDS}{value[1:]}"
     if attribute == "src":
         return value if tag == "img" and value.startswith(INLINE_IMAGES) else None
     if attribute == "href" and value.strip().lower().startswith("data:"):
@@ -56,7 +66,7 @@ def inert_html(markdown: str, attachments: dict) -> str:
         attributes=ATTRIBUTES,
         allowed_classes=CLASSES,
         url_schemes=URL_SCHEMES,
-        attribute_filter=keep_safe_urls,
+        attribute_filter=keep_safe_attributes,
         filter_style_properties={"text-align"},
     )
 
@@ -73,6 +83,8 @@ class KeepSafeMarkdown(NbGraderPreprocessor):
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
         cell.metadata.pop("transient", None)
+        if "tags" in cell.metadata:
+            cell.metadata["tags"] = [tag for tag in cell.metadata["tags"] if ONE_WORD_TAG.fullmatch(str(tag))]
         cell.source = inert_lines(cell.source)
         if cell.cell_type == "raw":  # shown as the text it is, in a markdown cell of its own
             cell.cell_type = "markdown"

@@ -12,7 +12,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
-from autograder.inert import inert_lines
+from autograder.inert import inert, inert_lines
 
 
 class KeepSafeOutputs(NbGraderPreprocessor):
@@ -35,7 +35,8 @@ class KeepSafeOutputs(NbGraderPreprocessor):
                 output.data["text/plain"] = inert_lines(output.data["text/plain"])
             output.metadata = image_sizes(output.get("metadata", {}), output.data)
             if removed and not output.data:
-                output.data["text/plain"] = f"[removed when grading: an output of type {', '.join(removed)}]"
+                kinds = inert(", ".join(removed), 200)  # the kernel names them
+                output.data["text/plain"] = f"[removed when grading: an output of type {kinds}]"
         return cell, resources
 
 

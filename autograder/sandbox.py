@@ -18,6 +18,7 @@ user namespace.
 
 import contextlib
 import json
+import logging
 import os
 import select
 import shutil
@@ -30,16 +31,17 @@ from pathlib import Path, PurePosixPath
 from traitlets import Bool, Dict, Integer, List, Unicode
 from traitlets.config import Configurable
 
-from autograder.cgroups import Limits, WorkerGroup
+from autograder.assignment_schema import MIB, Limits
+from autograder.cgroups import GroupLimits, WorkerGroup
 from autograder.seccomp_filter import seccomp_program
 
-MIB, GIB = 1024**2, 1024**3
+GIB = 1024 * MIB
 SANDBOX_USER = "student"
 UNPRIVILEGED_UID = 65534  # inside the user namespace, when the grader is not root
 HOST_UID_BASE = 100_000_000  # as root: host uid of a sandbox = this + the grading process's pid
 NO_PROC_EXE = "/sandbox-without-proc"  # where /proc/self/exe points when the sandbox gets no /proc
 SANDBOX_ENTRY = Path(__file__).with_name("sandbox_entry.py")
-_worker_groups: dict[Limits, WorkerGroup] = {}  # this process's control groups, by their limits
+_worker_groups: dict[GroupLimits, WorkerGroup] = {}  # this process's control groups, by their limits
 
 
 @dataclass
@@ -77,7 +79,7 @@ class Sandbox(Configurable):
         True, help="Start each grading worker's sandboxes in control groups of its own (root only; see cgroups.py)"
     ).tag(config=True)
     group_memory_limit = Integer(
-        8 * GIB, help="Bytes of memory a grading worker's sandboxes may hold together (root only: cgroups)"
+        Limits.memory * MIB, help="Bytes of memory a grading worker's sandboxes may hold together (root only: cgroups)"
     ).tag(config=True)
     group_process_limit = Integer(
         1024, help="Processes a grading worker's sandboxes may run at once, together (root only: cgroups)"
@@ -85,9 +87,12 @@ class Sandbox(Configurable):
 
     def worker_group(self) -> WorkerGroup:
         """This worker's control groups (made on first use), which each of its sandboxes joins."""
-        limits = Limits(self.group_memory_limit, self.group_process_limit)
+        limits = GroupLimits(self.group_memory_limit, self.group_process_limit)
         group = _worker_groups.setdefault(limits, WorkerGroup(limits))
-        group.make()
+        if not (group.folders or group.problem):
+            group.make()
+            if group.problem:  # once per worker: its sandboxes share the machine without bounds
+                logging.getLogger("autograder").warning("%s", group.problem)
         return group
 
     def prepare(self, command: list[str], mounts: Mounts, report_pid: bool = False) -> "Launch":

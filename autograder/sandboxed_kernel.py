@@ -28,18 +28,16 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 
-from autograder.judging import HAND_IN_MODULE, REPLY_TYPE, WIRE_MODULE, Judging
+from autograder import REPO
+from autograder.assignment_schema import KIB, Limits
+from autograder.handin_contract import ARCHIVE, CALLS, GRADER, MODULES, REPLIES, REPLY_TYPE, SPEC, WORKDIR
+from autograder.judging import HAND_IN_MODULE, Judging
 from autograder.notes import add_note
 from autograder.sandbox import MIB, Launch, Mounts, Sandbox
 from autograder.step_times import record, timed
 
 SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
-CONNECTION_FILE = "/grader/connection.json"
-HANDIN_MODULE = "/grader/handin.py"
-HANDIN_WIRE = "/grader/wire.py"
-CALLS = "/grader/calls"  # read-only: the arguments of the judge's calls of the student's functions
-HANDIN_SPEC = "/grader/handin.json"
-HANDIN_ARCHIVE = "/grader/handin.tar"  # inside the sandbox: the one host file the kernel may write
+CONNECTION_FILE = f"{GRADER}/connection.json"
 MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
 CALL_OUTPUT_LIMIT = 24 * MIB  # bytes of output kept from a call of a student's function: its reply is at most 16 MiB
 FULL_FILES, FULL_BYTES = 16, 1 * MIB  # a folder with fewer free files or bytes than these is full
@@ -58,7 +56,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel inside the sandbox, in an empty in-memory folder, with its hand-in archive writable."""
 
     sandbox = Instance(Sandbox)
-    workdir = Unicode("/submission", help="The kernel's working folder, inside the sandbox").tag(config=True)
+    workdir = Unicode(WORKDIR, help="The kernel's working folder, inside the sandbox").tag(config=True)
     workdir_size = Integer(1024 * MIB, help="Bytes the notebook may write into its working folder").tag(config=True)
     tmp_size = Integer(512 * MIB, help="Bytes the notebook may write into /tmp").tag(config=True)
     handin_module = Unicode(help="Host path of the hand-in module, run in the kernel after the notebook")
@@ -67,6 +65,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     mount_points = Unicode(help="Host folder for the mount points of the kernel's in-memory folders (sandbox.py)")
     handin_spec = Bytes(b"{}", help="What the kernel hands in, as JSON for the hand-in module")
     readable = List(Unicode(), help="Host folders the assignment lets the notebook read")
+    beside = Dict(Unicode(), help="Host files released beside the notebook, by name: read-only in its folder")
     environment = Dict(Unicode(), help="The assignment's environment variables for the notebook")
 
     def __init__(self, **kwargs: Any) -> None:
@@ -83,6 +82,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.transport, self.ip = "ipc", f"{SOCKETS}/kernel"
         return await super()._async_pre_start_kernel(**kw)
 
+    def _handin_modules(self) -> dict[str, str]:
+        """The hand-in module and the contract's files, in the grader's folder, by their host files."""
+        modules = {f"{GRADER}/{name}": str(REPO / "autograder" / name) for name in MODULES}
+        return {f"{GRADER}/{HAND_IN_MODULE.name}": self.handin_module, **modules}
+
     def mounts(self) -> Mounts:
         """What the kernel sees besides the system: its working folder, /tmp and its sockets, all in memory; the
         hand-in module, what to hand in, and the one host file it writes the hand-in into; and what the assignment
@@ -92,11 +96,12 @@ class SandboxedKernelManager(AsyncKernelManager):
             tmpfs={self.workdir: self.workdir_size, "/tmp": self.tmp_size, SOCKETS: 1 * MIB},
             read_only={
                 **{folder: folder for folder in self.readable},
-                **({HANDIN_MODULE: self.handin_module, HANDIN_WIRE: str(WIRE_MODULE)} if self.handin_module else {}),
+                **{f"{self.workdir}/{name}": host for name, host in self.beside.items()},
+                **(self._handin_modules() if self.handin_module else {}),
                 **({CALLS: self.calls_folder} if self.calls_folder else {}),
             },
-            writable_files={HANDIN_ARCHIVE: self.handin_archive} if self.handin_archive else {},
-            files={HANDIN_SPEC: self.handin_spec},
+            writable_files={ARCHIVE: self.handin_archive} if self.handin_archive else {},
+            files={SPEC: self.handin_spec},
             environment=dict(self.environment),
             mount_points=self.mount_points,
         )
@@ -144,9 +149,11 @@ class NotebookTimeout(Exception):
 class SandboxedExecute(Execute):
     """nbgrader's Execute step with every kernel sandboxed, output bounded, and a clear note when a kernel stops."""
 
-    cell_output_limit = Integer(2 * MIB, help="Bytes of output kept from each cell").tag(config=True)
+    cell_output_limit = Integer(Limits.output * KIB, help="Bytes of output kept from each cell").tag(config=True)
     notebook_output_limit = Integer(16 * MIB, help="Bytes of output kept from the whole notebook").tag(config=True)
-    notebook_timeout = Integer(900, help="Seconds the whole notebook may run, all cells together").tag(config=True)
+    notebook_timeout = Integer(Limits.notebook, help="Seconds the whole notebook may run, all cells together").tag(
+        config=True
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxedKernelManager
@@ -242,13 +249,18 @@ class SandboxedExecute(Execute):
             if not self._kernel_answers():
                 self._kernel_busy = f"the kernel was still running {function} after its time ran out"
             return {"timed_out": True, "kernel_stopped": bool(self._kernel_busy)}
-        if not replies:
+        stopped = any(output.get("output_type") == "error" for output in cell.outputs)
+        if stopped or not replies:
             return {"unavailable": f"{function} gave no answer: the call stopped before it returned"}
+        if len(replies) > 1:  # the function published one of its own
+            return {"unavailable": f"{function} gave more than one answer"}
         try:
-            reply = json.loads(replies[-1]["data"][REPLY_TYPE])
+            reply = json.loads(replies[0]["data"][REPLY_TYPE])
         except (TypeError, ValueError):
             reply = None
-        return reply if isinstance(reply, dict) else {"unavailable": f"{function} gave an answer that is no reply"}
+        if not (isinstance(reply, dict) and len(reply) == 1 and {*reply} <= {*REPLIES}):
+            return {"unavailable": f"{function} gave an answer that is no reply"}
+        return reply
 
     def _time_cell(self, cell: NotebookNode, seconds: float) -> None:
         """Record a cell's time (autograder/step_times.py): the hand-in, or a notebook cell by its grade id."""
@@ -300,6 +312,7 @@ class SandboxedExecute(Execute):
             km.mount_points = str(self._judging.scratch / "kernel-mounts")
             km.handin_spec = json.dumps(self._judging.handin).encode()
             km.readable = self._judging.assignment.readable
+            km.beside = self._judging.assignment.beside
             km.environment = self._judging.assignment.environment
         return km
 

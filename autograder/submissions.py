@@ -54,6 +54,7 @@ MAX_ID_LENGTH = 100
 SAFE_ID = f"expected letters, digits and ._-@+= only, at most {MAX_ID_LENGTH} of them"
 MAX_RECEIPT_BYTES = 64 * 2**10
 MAX_LISTED = 10
+NOTE_LIMIT = 1000  # characters of one note about a submission
 UNSAFE_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9._\-@+=]")
 WINDOWS_DRIVE = re.compile(r"[A-Za-z]:(/|$)")
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst")
@@ -212,7 +213,7 @@ def _zip_entries(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list
         # orig_filename: zipfile cuts filename at a NUL, which must be seen to be refused. Opened by name, which
         # is the last entry of that name as here, so that zipfile's errors name the entry rather than its ZipInfo.
         name, note = _zip_name(info, getattr(archive, "flags_cleared", frozenset()))
-        entry = _Entry(name, kind, info.file_size, functools.partial(archive.open, info.filename), note=note)
+        entry = _Entry(name, kind, info.file_size, functools.partial(archive.open, info), note=note)
         key = (entry.parts, kind == FOLDER)
         if key in kept:
             entry.copies += kept.pop(key).copies
@@ -532,8 +533,9 @@ def _submission(student: _Student, notebook_name: str, limits: SubmissionLimits)
 
 
 def _one_line(message: str) -> str:
-    """The message with the invisible characters a name may hold (a newline, an escape, a bidi override) escaped."""
-    return inert(message)
+    """The message with the invisible characters a name may hold (a newline, an escape, a bidi override) escaped,
+    and at most NOTE_LIMIT characters: a note quotes names, which may be as long as a file system allows."""
+    return inert(message, NOTE_LIMIT)
 
 
 def _choose(student: _Student, notebook_name: str) -> tuple[_File | None, str]:
@@ -590,7 +592,7 @@ def _read(entry: _Entry, label: str, limit: int) -> tuple[bytes | None, str]:
         with entry.open() as stream:
             data = stream.read(limit + 1)  # zipfile inflates in chunks, and stops at the size its directory declares
     except READ_ERRORS as error:
-        reason = str(error) or type(error).__name__
+        reason = re.sub(r"<ZipInfo filename=('.*?').*?>", r"\1", str(error)) or type(error).__name__  # its name only
         return None, f"{label} cannot be read ({reason}): expected an intact, unencrypted file"
     if len(data) > limit:
         return None, f"{label} holds more than its declared {_bytes(entry.size)}; the limit is {_bytes(limit)}"

@@ -28,10 +28,12 @@ from traitlets.config import Configurable
 
 from autograder import REPO
 from autograder.assignment import Assignment
+from autograder.assignment_schema import Limits
+from autograder.handin_contract import ARCHIVE, GRADER, MODULES, WORKDIR
 from autograder.sandbox import MIB, Mounts, Sandbox
 from autograder.step_times import record
 
-JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py", "wire.py"]  # the judge and its companions
+JUDGE_MODULES = ["judge.py", "handin_reader.py", "landlock.py", *MODULES]  # the judge and its companions
 JUDGE_TMP_SIZE = 64 * MIB
 OUTPUT_TAIL = 4096  # bytes of the judge's own output kept for the grader's log when it stops
 
@@ -39,15 +41,13 @@ OUTPUT_TAIL = 4096  # bytes of the judge's own output kept for the grader's log 
 class Judge(Configurable):
     """How long the judge of one submission may take, and how much of what the tests print is kept."""
 
-    cell_timeout = Integer(120, help="Seconds the judge may spend on one cell (or on loading the hand-in)").tag(
+    cell_timeout = Integer(Limits.cell, help="Seconds the judge may spend on one cell (or on loading the hand-in)").tag(
         config=True
     )
     startup_timeout = Integer(
         300, help="Seconds the judge may take to start: importing its libraries and running the set-up cells"
     ).tag(config=True)
-    timeout = Integer(
-        300, help="Seconds the judge may take for one submission in all: a cell's limit, and 180 s more at most"
-    ).tag(config=True)
+    timeout = Integer(Limits.judge, help="Seconds the judge may take for one submission in all").tag(config=True)
     restarts = Integer(4, help="How many times a judge stopped by a cell is started again for the rest").tag(
         config=True
     )
@@ -58,19 +58,21 @@ class Judge(Configurable):
 
 def judge_mounts(archive: Path, handin_size: int, assignment: Assignment) -> Mounts:
     """What the judge sees besides the system: its own code and the hand-in archive, read-only, and no /proc; an
-    in-memory folder of handin_size bytes to unpack the archive into, and a small /tmp for the libraries it imports,
-    before it forbids itself every write (autograder/judge.py); and what the assignment lets its sandboxes read."""
+    in-memory folder of handin_size bytes to unpack the archive into, its working folder as the kernel's is, with
+    the files released beside the notebook in it; a small /tmp for the libraries it imports, before it forbids
+    itself every write (autograder/judge.py); and what the assignment lets its sandboxes read."""
     return Mounts(
-        workdir="/grader",
-        tmpfs={"/submission": handin_size, "/tmp": JUDGE_TMP_SIZE},
+        workdir=WORKDIR,
+        tmpfs={WORKDIR: handin_size, "/tmp": JUDGE_TMP_SIZE},
         read_only={
-            "/grader/handin.tar": str(archive),
-            **{f"/grader/{module}": str(REPO / "autograder" / module) for module in JUDGE_MODULES},
+            ARCHIVE: str(archive),
+            **{f"{GRADER}/{module}": str(REPO / "autograder" / module) for module in JUDGE_MODULES},
             **{folder: folder for folder in assignment.readable},
+            **{f"{WORKDIR}/{name}": host for name, host in assignment.beside.items()},
         },
         proc=False,
         # absl (imported by TensorFlow) looks for a writable temporary folder unless told where tests write.
-        environment={**assignment.environment, "PYTHONSAFEPATH": "1", "HOME": "/grader", "TEST_TMPDIR": "/tmp"},
+        environment={**assignment.environment, "PYTHONSAFEPATH": "1", "HOME": GRADER, "TEST_TMPDIR": "/tmp"},
         mount_points=str(archive.parent / "judge-mounts"),
     )
 
@@ -90,7 +92,7 @@ class RunningJudge:
     def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict], assignment: Assignment) -> None:
         events_read, events_write = os.pipe()
         replies_read, replies_write = os.pipe()
-        command = [sys.executable, "-I", "/grader/judge.py", "--events-fd", str(events_write)]
+        command = [sys.executable, "-I", f"{GRADER}/judge.py", "--events-fd", str(events_write)]
         command += ["--replies-fd", str(replies_read)]
         with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit, assignment)) as launch:
             pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT}

@@ -2,8 +2,9 @@
 kernel, and what comes back.
 
 One line of JSON, in which every value that JSON cannot hold as itself is a one-key object naming its kind:
-`{"$bytes": base64}`, `{"$tuple": [...]}`, `{"$dict": {"key": ...}}` (every dictionary, so that no student's
-dictionary can pass for a kind), `{"$array": base64 .npy}`, `{"$scalar": base64 .npy}` (a NumPy scalar),
+`{"$bytes": base64}`, `{"$tuple": [...]}`, `{"$set": [...]}`, `{"$frozenset": [...]}`, `{"$dict": [[key, value],
+...]}` (every dictionary, whatever its keys, so that no student's dictionary can pass for a kind),
+`{"$array": base64 .npy}`, `{"$scalar": base64 .npy}` (a NumPy scalar),
 `{"$float": "nan"}`, and `{"$message": ["package.module.Type", base64]}` (a protocol buffer message). Arrays are read
 without pickles; a message is parsed only as one of the types the reader allows. Both sides import this file: the
 judge from its read-only folder, the kernel's hand-in from /grader. Only the standard library here; NumPy and
@@ -17,7 +18,8 @@ import json
 import math
 
 MAX_DEPTH = 32  # nested lists, tuples and dictionaries
-KINDS = ("$bytes", "$tuple", "$dict", "$array", "$scalar", "$float", "$message")
+KINDS = ("$bytes", "$tuple", "$set", "$frozenset", "$dict", "$array", "$scalar", "$float", "$message")
+COLLECTIONS = {"$tuple": tuple, "$set": set, "$frozenset": frozenset}  # kinds that hold a list of values
 
 
 class WireError(ValueError):
@@ -58,13 +60,13 @@ def _plain(value: object, depth: int) -> object:
         return value if math.isfinite(value) else {"$float": repr(value)}
     if isinstance(value, bytes | bytearray):
         return {"$bytes": base64.b64encode(value).decode("ascii")}
-    if isinstance(value, list | tuple):
-        items = [_plain(item, depth + 1) for item in value]
-        return {"$tuple": items} if isinstance(value, tuple) else items
+    if isinstance(value, list):
+        return [_plain(item, depth + 1) for item in value]
+    for kind, collection in COLLECTIONS.items():
+        if isinstance(value, collection):
+            return {kind: [_plain(item, depth + 1) for item in value]}
     if isinstance(value, dict):
-        if not all(isinstance(key, str) for key in value):
-            raise WireError("a dictionary whose keys are not all text")
-        return {"$dict": {key: _plain(item, depth + 1) for key, item in value.items()}}
+        return {"$dict": [[_plain(key, depth + 1), _plain(item, depth + 1)] for key, item in value.items()]}
     if hasattr(value, "SerializeToString") and hasattr(type(value), "FromString"):
         return {"$message": [type_name(value), base64.b64encode(value.SerializeToString()).decode("ascii")]}
     if hasattr(value, "numpy") and callable(value.numpy):  # a TensorFlow tensor: its value
@@ -74,7 +76,7 @@ def _plain(value: object, depth: int) -> object:
         return _numpy(value)
     raise WireError(
         f"a {type(value).__name__}, which is not data (expected numbers, text, bytes, lists, "
-        "tuples, dictionaries, arrays or messages)"
+        "tuples, sets, dictionaries, arrays or messages)"
     )
 
 
@@ -100,10 +102,13 @@ def _value(tree: object, depth: int, message_types: frozenset[str]) -> object:
     if not (isinstance(tree, dict) and len(tree) == 1 and next(iter(tree)) in KINDS):
         raise WireError(f"an object that is none of the kinds {', '.join(KINDS)}")
     ((kind, content),) = tree.items()
-    if kind == "$tuple" and isinstance(content, list):
-        return tuple(_value(item, depth + 1, message_types) for item in content)
-    if kind == "$dict" and isinstance(content, dict):
-        return {key: _value(item, depth + 1, message_types) for key, item in content.items()}
+    if kind in COLLECTIONS and isinstance(content, list):
+        return _hashed(COLLECTIONS[kind], (_value(item, depth + 1, message_types) for item in content))
+    if kind == "$dict" and isinstance(content, list) and all(isinstance(p, list) and len(p) == 2 for p in content):
+        pairs = (
+            (_value(key, depth + 1, message_types), _value(item, depth + 1, message_types)) for key, item in content
+        )
+        return _hashed(dict, pairs)
     if kind == "$float" and content in ("nan", "inf", "-inf"):
         return float(content)
     if kind == "$bytes" and isinstance(content, str):
@@ -113,6 +118,14 @@ def _value(tree: object, depth: int, message_types: frozenset[str]) -> object:
     if kind == "$message" and isinstance(content, list) and len(content) == 2:
         return _message(*content, message_types)
     raise WireError(f"a malformed {kind}")
+
+
+def _hashed(collection: type, items: object) -> object:
+    """collection(items); WireError where an item (a set's, a dictionary's key) cannot be hashed."""
+    try:
+        return collection(items)
+    except TypeError as error:
+        raise WireError(f"a {collection.__name__} of what cannot be in one: {str(error)[:100]}") from None
 
 
 def _base64(text: str) -> bytes:

@@ -13,12 +13,14 @@ import pytest
 
 from autograder import REPO, SOLUTION
 from autograder.__main__ import main
-from autograder.assignment import SETTINGS_FILE, AssignmentError, find, load
+from autograder.assignment import SETTINGS_FILE, AssignmentError, find, load, loadable
+from autograder.assignment_schema import settings_table
 from autograder.fixtures import MUTANTS, apply_edits
 from tests.helpers import VENV_BIN
 from tests.test_autograder import CELL_TIMEOUT, EXPECTED_FAILURES, GRADED_CELLS
 
 COPY = "copied_lesson"
+WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
 MUTANT = "top_k_ascending"
 
 
@@ -91,7 +93,11 @@ def copy_with_settings(tmp_path: Path, old: str, new: str) -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("judged = ", "jugded = ", r"unknown setting \[cells\] jugded; expected \[cells\] judged, setup, skipped"),
+        ("judged = ", "jugded = ", r"\[cells\] has no key 'jugded': expected one of setup, judged, skipped"),
+        ("[release]", "[limit]\ncell = 30\n[release]", r"unknown table \[limit\]: expected the tables \[cells\], "),
+        ("[release]", '[limits]\ncell = "30"\n[release]', r"\[limits\] cell = '30': expected integer > 0 \(seconds "),
+        ("[release]", "[limits]\nnotebook = 0\n[release]", r"\[limits\] notebook = 0: expected integer > 0"),
+        ('tracked = ["model"]', 'tracked = "model"', r"\[handin\] tracked = 'model': expected list of strings"),
         ('"fresh_process_check"]', '"fresh_check"]', r"\[cells\] judged names fresh_check, which serving_keras_resnet"),
         ('"string[]"', '"string[]]"', r"\[handin.functions\] build_jpeg_to_image_graph = \{'input': 'string\[\]\]'\}"),
         ('"../../samples"', '"../../pictures"', r"\[sandbox\] folders SAMPLES_DIR = .*/pictures is not a folder"),
@@ -112,3 +118,20 @@ def test_an_unknown_assignment_on_the_command_line_is_a_one_line_error(tmp_path,
     )
     assert main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--assignment", str(tmp_path)]) == 2
     assert f"cannot read {tmp_path / SETTINGS_FILE}" in capsys.readouterr().err
+
+
+def test_the_settings_table_in_the_readme_is_the_schema() -> None:
+    assert settings_table() in (REPO / "README.md").read_text()
+
+
+def test_a_broken_folder_is_reported_and_the_others_load(tmp_path) -> None:
+    """A notebook not named after its folder is the commonest mistake: the error says the name expected."""
+    for name in ("good", "misnamed"):
+        shutil.copytree(WORD_STATS, tmp_path / name)
+        (tmp_path / name / "word_stats.ipynb").rename(tmp_path / name / f"{name}.ipynb")
+    (tmp_path / "misnamed" / "misnamed.ipynb").rename(tmp_path / "misnamed" / "homework.ipynb")
+    assignments, broken = loadable(tmp_path)
+    assert [assignment.name for assignment in assignments] == ["good"]
+    assert broken.keys() == {"misnamed"}
+    assert "expected the assignment's notebook, which is named after its folder (misnamed.ipynb)" in broken["misnamed"]
+    assert find("good", solutions=tmp_path).name == "good"

@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO
-from autograder.fixtures import MUTANTS, RAW_BANNER, dressed_up, filled_release
+from autograder.fixtures import MUTANTS, RAW_BANNER, TAKEN_ID, dressed_up, filled_release
 from autograder.grading import grade
 from tests.helpers import VENV_BIN, offline_env, unused_loopback_port
 
@@ -355,6 +355,7 @@ def test_a_submission_cannot_dress_up_its_score_in_the_feedback_page_or_formgrad
     assert header.inner_text() == f"{ASSIGNMENT} (Score: 100.0 / 100.0)" and header.evaluate(ON_TOP)
     assert page.evaluate(OUT_OF_FLOW) == [], "nothing in the feedback page is drawn out of the text's flow"
     assert_shown_as_text(page, fake, below=header)
+    assert page.locator(f'[id="{TAKEN_ID}"]').count() == 1, "a student's heading takes no test's id"
     screenshot(page, "feedback-of-a-dressed-up-submission")
 
     instructor_config = {

@@ -180,7 +180,7 @@ def test_a_python_function_is_called_where_it_lives_and_only_data_crosses(tmp_pa
         bound["returns_a_function"]()
     assert str(unreadable.value) == (
         "returns_a_function raised TypeError: returns_a_function returned what cannot be handed to the judge: "
-        "a builtin_function_or_method, which is not data (expected numbers, text, bytes, lists, tuples, "
+        "a builtin_function_or_method, which is not data (expected numbers, text, bytes, lists, tuples, sets, "
         "dictionaries, arrays or messages)"
     )
     for name in ("not_a_function", "missing"):

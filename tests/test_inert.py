@@ -18,6 +18,12 @@ def test_every_invisible_character_is_shown_as_its_escape() -> None:
     assert inert("tab\there\nsurrogate \udce9, private \ue000, unassigned \U000e0fff") == (
         "tab\\there\\nsurrogate \\udce9, private \\ue000, unassigned \\U000e0fff"
     )
+    blanks = "no\u00a0break, ideographic\u3000, filler\u3164, selector\ufe0f, braille\u2800, joiner\u034f"
+    assert inert(blanks) == blanks.encode("unicode_escape").decode().replace("\\u00a0", "\\xa0")
+
+
+def test_a_cut_never_splits_an_escape() -> None:
+    assert inert("abc\x1bdef", 5) == "abc" and inert("abc\x1bdef", 8) == "abc\\x1bd"
 
 
 def test_the_terminal_summary_and_notes_show_names_inert(tmp_path) -> None:

@@ -406,15 +406,17 @@ def test_a_broken_set_up_is_the_grader_s_problem_and_stops_at_once(tmp_path) -> 
     assert {cell: error(verdict) for cell, verdict in verdicts.items()} == {"first": reason, "second": reason}
 
 
-def test_a_graph_that_keeps_state_between_calls_is_not_run(tmp_path) -> None:
+def test_no_graph_keeps_state_between_calls(tmp_path) -> None:
     """A graph that writes what it is given into a variable, or into a resource shared by name, could keep one
-    test's inputs for a later error message: it is refused when loaded, with the reason; graphs that only read
-    variables (a model's weights) run."""
+    test's inputs for a later error message. Variables a graph writes (a model in training mode updates its batch
+    statistics) are put back after each call, so no later call, of it or of another graph, sees them; a graph that
+    writes another resource is refused when loaded, with the reason; graphs that only read variables run."""
     kept = tf.Variable(tf.zeros([3]))
 
     def remembers(x):
+        before = kept.read_value()
         kept.assign(x)
-        return x + kept
+        return before
 
     table = tf.lookup.experimental.MutableHashTable(tf.int64, tf.float32, default_value=0.0, name="shared")
 
@@ -423,18 +425,56 @@ def test_a_graph_that_keeps_state_between_calls_is_not_run(tmp_path) -> None:
         return x
 
     weight = tf.Variable(2.0)
-    functions = {"remembers": graph(remembers), "shares": graph(shares), "reads": graph(lambda x: weight * x)}
+    functions = {
+        "remembers": graph(remembers),
+        "shares": graph(shares),
+        "reads": graph(lambda x: weight * x),
+        "reveals": graph(lambda x: kept + 0.0 * x),
+    }
     module_extras = {"kept": kept, "table": table, "weight": weight}
     archive = handed_in(tmp_path, {**functions, **module_extras})
     cells = {name: f"{name}(tf.constant([1.0, 2.0, 3.0]))\nprint('ran')" for name in functions}
+    cells["remembers"] = (
+        "for x in ([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]):\n"
+        "    print(remembers(tf.constant(x)).numpy().tolist())\n"
+        "print(reveals(tf.constant([1.0, 1.0, 1.0])).numpy().tolist())"
+    )
     verdicts, _ = judged(tmp_path, functions, cells, archive=archive)
     assert verdicts["reads"] == {"stdout": "ran\n"}
-    assert error(verdicts["remembers"]) == (
-        "HandInError: remembers keeps state from one call to the next (AssignVariableOp), which the judge does not run"
-    )
+    assert verdicts["remembers"] == {"stdout": "[0.0, 0.0, 0.0]\n[0.0, 0.0, 0.0]\n[0.0, 0.0, 0.0]\n"}
     assert error(verdicts["shares"]) == (
         "HandInError: shares keeps state from one call to the next (LookupTableInsertV2), which the judge does not run"
     )
+
+
+def test_a_python_function_on_a_hidden_input_tells_it_neither_by_message_nor_by_class(tmp_path) -> None:
+    """A student's plain Python function writes its error's message and names its class: on a hidden test's input,
+    a class of its own is not named, nor is the reason the kernel gives for not calling it."""
+
+    def by_class(x):
+        raise type(f"Input_{x}", (Exception,), {})()
+
+    def by_message(x):
+        raise ValueError(f"the input was {x}")
+
+    def vanishes(x):
+        del namespace["vanishes"]  # called again, it is not there: the kernel's reply says so
+
+    namespace = {"by_class": by_class, "by_message": by_message, "vanishes": vanishes}
+    handin = {"functions": {}, "python": [*namespace]}
+    archive = tmp_path / "handin.tar"
+    hand_in(namespace, handin, str(archive))
+    hidden = "### BEGIN HIDDEN TESTS\n{}(42)\n### END HIDDEN TESTS"
+    cells = {name: hidden.format(name) for name in ("by_class", "by_message")}
+    cells |= {"visible": "by_class(7)", "vanishes": f"vanishes(1)\n{hidden.format('vanishes')}"}
+    kernel = Kernel(namespace, handin)
+    verdicts, _ = judged(tmp_path, {}, cells, archive=archive, handin=handin, kernel=kernel)
+    assert error(verdicts["visible"]) == "StudentCodeError: by_class raised Input_7:"
+    assert error(verdicts["by_class"]) == (
+        "StudentCodeError: by_class failed on a hidden test's input (an error of a class of its own)"
+    )
+    assert error(verdicts["by_message"]) == "StudentCodeError: by_message failed on a hidden test's input (ValueError)"
+    assert error(verdicts["vanishes"]) == "HandInError: vanishes could not be called on a hidden test's input"
 
 
 def test_a_function_failing_on_a_hidden_input_does_not_tell_it(tmp_path) -> None:

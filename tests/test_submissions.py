@@ -903,3 +903,15 @@ def test_a_crafted_receipt_or_entry_name_is_read_in_linear_time() -> None:
     crafted = "a" + "_1" * 30_000 + "_attempt_2026-11-20-09-30-00_x.ipynb"
     assert lms.recognise(crafted, is_folder=False) is None
     assert lms.recognise("Course_jdoe_attempt_2026-11-20-09-30-00_x.ipynb", is_folder=False).prefix == "Course_jdoe"
+
+
+def test_an_entry_named_with_a_nul_cannot_stand_in_for_the_notebook(tmp_path) -> None:
+    """zipfile cuts a name at a NUL: opened by its cut name, an ignored entry `alice/nb\\0x` would be read in place
+    of the real `alice/nb`. Each entry is opened as itself."""
+    archive = tmp_path / "batch.zip"
+    with zipfile.ZipFile(archive, "w") as writer:
+        writer.writestr(f"alice/{NB}", b"the real one")
+        writer.writestr(f"alice/{NB}XQQ", b"a shadow")
+    archive.write_bytes(archive.read_bytes().replace(f"{NB}XQQ".encode(), f"{NB}\0QQ".encode()))
+    [alice] = read_submissions(archive, NB)
+    assert alice.notebook == b"the real one"

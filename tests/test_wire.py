@@ -31,6 +31,8 @@ def test_each_kind_comes_back_as_it_went() -> None:
         "numbers": [1, -2.5, True, None, float("inf"), float("-inf")],
         "bytes": b"\xff\xd8\x00",
         "pair": ("label", 0.25),
+        "sets": [{1, "a"}, frozenset({b"x"}), set()],
+        "keys": {1: "one", ("x", 2): None, "$dict": 3},
         "nested": {"inner": [{"b64": "AA=="}]},
         "array": np.arange(6, dtype=np.float32).reshape(2, 3),
         "strings": np.array([b"a", b"bc"]),
@@ -43,6 +45,8 @@ def test_each_kind_comes_back_as_it_went() -> None:
     assert back["text"] == "ça ∑" and back["bytes"] == b"\xff\xd8\x00" and back["pair"] == ("label", 0.25)
     assert back["numbers"] == [1, -2.5, True, None, float("inf"), float("-inf")]
     assert back["nested"] == {"inner": [{"b64": "AA=="}]}
+    assert back["sets"] == [{1, "a"}, frozenset({b"x"}), set()] and type(back["sets"][1]) is frozenset
+    assert back["keys"] == {1: "one", ("x", 2): None, "$dict": 3}
     assert back["array"].dtype == np.float32 and back["array"].tolist() == [[0, 1, 2], [3, 4, 5]]
     assert back["strings"].tolist() == [b"a", b"bc"]
     assert isinstance(back["scalar"], np.float32) and back["scalar"] == 0.5
@@ -55,7 +59,6 @@ def test_each_kind_comes_back_as_it_went() -> None:
     ("value", "reason"),
     [
         (object(), "a object, which is not data"),
-        ({1: "a"}, "a dictionary whose keys are not all text"),
         (np.array([b"a", None], dtype=object), "an array of Python objects"),
         (nested(40), "nested more than 32 deep"),
         ("x" * LIMIT, "characters of data; the limit is 1,048,576"),
@@ -79,6 +82,9 @@ def pickled_array() -> str:
         ('{"instances": []}', "an object that is none of the kinds"),
         ('{"$bytes": "***"}', "bytes that are not base64"),
         ('{"$tuple": "abc"}', "a malformed \\$tuple"),
+        ('{"$set": [[1]]}', "a set of what cannot be in one: unhashable type: 'list'"),
+        ('{"$dict": [[[1], 2]]}', "a dict of what cannot be in one: unhashable type: 'list'"),
+        ('{"$dict": {"a": 1}}', "a malformed \\$dict"),
         ('{"$float": "1e400"}', "a malformed \\$float"),
         (pickled_array(), "an array that cannot be read"),
         ('{"$scalar": "' + base64.b64encode(b"not an array").decode() + '"}', "an array that cannot be read"),

@@ -1,0 +1,133 @@
+"""A second assignment, unlike the first, graded with no code of the grader edited (tests/assignments/word_stats,
+never released to students): plain Python functions of two arguments, called in the student's kernel; a data file
+beside the notebook, which the notebook and the judge's set-up read; limits of its own; 30 points. Its solution
+scores full marks, its untouched release 0 with "fill in the ??? of <part>", one mistake costs its own test only,
+and its [limits] apply; `check` says so, and refuses a solution that misses points."""
+
+import copy
+import csv
+import html
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import REPO
+from autograder.__main__ import main
+from autograder.assignment import load
+from autograder.grading import grade, score_bins
+
+WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
+NOTEBOOK = "word_stats.ipynb"
+TESTS = {"test_counts": 10.0, "test_top": 10.0, "test_ties": 10.0}
+TIES_REVERSED = (
+    "def top_words(counts, k):\n    return sorted(counts.items(), key=lambda item: item[1], reverse=True)[:k]"
+)
+SLEEPY = "\nimport time\n\ntime.sleep(60)"  # after its definition: the cell is cut by the assignment's 20 s limit
+
+
+def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    [found] = [cell for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return found
+
+
+def answered(nb: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    """nb with the cell grade_id's source replaced."""
+    nb = copy.deepcopy(nb)
+    cell(nb, grade_id).source = source
+    return nb
+
+
+def write(folder: Path, notebooks: dict[str, nbformat.NotebookNode]) -> Path:
+    for student, nb in notebooks.items():
+        (folder / student).mkdir(parents=True)
+        nbformat.write(nb, folder / student / NOTEBOOK)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> tuple[dict[str, dict], Path]:
+    """The solution, one mistake and a cell that overruns the assignment's limit, then the untouched release that
+    the first run made; every row of grades.csv by student, and the second run's folder."""
+    scratch = tmp_path_factory.mktemp("word_stats")
+    assignment = load(WORD_STATS)
+    solution = nbformat.read(WORD_STATS / NOTEBOOK, as_version=4)
+    first = {
+        "solution": solution,
+        "ties_reversed": answered(solution, "part2", TIES_REVERSED),
+        "sleepy": answered(solution, "part1", cell(solution, "part1").source + SLEEPY),
+    }
+    run = grade(write(scratch / "first", first), scratch / "out1", show_progress=False, assignment=assignment, jobs=2)
+    release = nbformat.read(scratch / "out1" / "course" / "release" / "word_stats" / NOTEBOOK, as_version=4)
+    again = grade(
+        write(scratch / "second", {"untouched": release}), scratch / "out2", show_progress=False, assignment=assignment
+    )
+    rows = {}
+    for finished in (run, again):
+        with finished.grades_csv.open() as file:
+            rows |= {row["student_id"]: row for row in csv.DictReader(file)}
+    return rows, scratch
+
+
+def test_the_solution_scores_full_marks_out_of_the_assignment_s_own_maximum(graded) -> None:
+    rows, _ = graded
+    assert (rows["solution"]["score"], rows["solution"]["max_score"], rows["solution"]["note"]) == ("30.0", "30.0", "")
+    assert {cell: float(rows["solution"][cell]) for cell in TESTS} == TESTS
+
+
+def test_one_mistake_costs_its_own_test_only(graded) -> None:
+    rows, _ = graded
+    assert {cell: float(rows["ties_reversed"][cell]) for cell in TESTS} == {**TESTS, "test_ties": 0.0}
+    assert rows["ties_reversed"]["score"] == "20.0"
+
+
+def test_the_untouched_release_scores_0_and_says_which_blank_to_fill(graded) -> None:
+    rows, scratch = graded
+    assert rows["untouched"]["score"] == "0.0"
+    graded_nb = scratch / "out2" / "course" / "autograded" / "untouched" / "word_stats" / NOTEBOOK
+    errors = {
+        graded_cell.metadata["nbgrader"]["grade_id"]: output["evalue"]
+        for graded_cell in nbformat.read(graded_nb, as_version=4).cells
+        for output in graded_cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    }
+    assert errors["test_counts"] == (
+        'word_counts is not defined: fill in the ??? of "Part 1: count the words", then run its cell'
+    )
+    assert errors["test_ties"] == (
+        'top_words is not defined: fill in the ??? of "Part 2: the most frequent words", then run its cell'
+    )
+    feedback = html.unescape((scratch / "out2" / "feedback" / "untouched" / "word_stats.html").read_text())
+    assert errors["test_counts"] in feedback
+
+
+def test_the_assignment_s_limits_apply(graded) -> None:
+    """Its [limits] cell = 20: a cell that sleeps 60 s (within the default limit, 120 s) is cut; its functions,
+    defined before the sleep, count."""
+    rows, scratch = graded
+    sleepy = nbformat.read(scratch / "out1" / "course" / "autograded" / "sleepy" / "word_stats" / NOTEBOOK, 4)
+    assert [output.get("ename") for output in cell(sleepy, "part1").outputs] == [
+        "KeyboardInterrupt",
+        "CellTimeoutError",
+    ]
+    assert rows["sleepy"]["score"] == "30.0"
+
+
+def test_the_histogram_spans_the_assignment_s_maximum() -> None:
+    assert score_bins(30.0)[0] == 0.0 and score_bins(30.0)[-2:] == [30.0, 31.5]
+    assert score_bins(100.0) == list(range(0, 106, 5))
+
+
+def test_check_says_ready_and_refuses_a_solution_that_misses_points(tmp_path, capsys) -> None:
+    assert main(["check", "--assignment", str(WORD_STATS)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "word_stats: ready (solution 30/30, untouched release 0)"
+    broken = tmp_path / "word_stats"
+    shutil.copytree(WORD_STATS, broken)
+    solution = nbformat.read(broken / NOTEBOOK, as_version=4)
+    nbformat.write(answered(solution, "part2", TIES_REVERSED), broken / NOTEBOOK)
+    assert main(["check", "--assignment", str(broken)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "word_stats: REFUSED: solution 20/30, untouched release 0: the solution must score full marks "
+        "(test_ties: AssertionError)"
+    )
