@@ -41,18 +41,10 @@ class Assignment:
     environment: dict[str, str] = field(default_factory=dict)  # of the sandboxes, folders included
     disposable: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
-
-    @property
-    def beside(self) -> dict[str, str]:
-        """The files and folders released beside the notebook (data, helper modules), by name: the student's
-        kernel and the judge see them read-only in their working folder, as the student's notebook does. Other
-        notebooks are not among them: nbgrader releases those with their solutions cleared."""
-        ignored = [*NEVER_RELEASED, *self.disposable, "*.ipynb", ".*"]
-        return {
-            path.name: str(path)
-            for path in sorted(self.folder.iterdir())
-            if not any(fnmatch.fnmatch(path.name, pattern) for pattern in ignored)
-        }
+    limits_set: dict = field(default_factory=dict)  # the [limits] the file sets, which win over the course's
+    # The files and folders nbgrader released beside the notebook (data files), by name, once the release is known
+    # (autograder/judging.py): the student's kernel and the judge see them read-only in their working folder.
+    beside: dict[str, str] = field(default_factory=dict)
 
     @property
     def notebook_name(self) -> str:
@@ -68,7 +60,8 @@ def load(folder: Path) -> Assignment:
     folder = folder.resolve()
     settings_path = folder / SETTINGS_FILE
     try:
-        settings = parse(tomllib.loads(settings_path.read_text()))
+        raw = tomllib.loads(settings_path.read_text())
+        settings = parse(raw)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise AssignmentError(f"cannot read {settings_path} ({error}): expected the assignment's settings") from error
     except SettingsError as error:
@@ -87,6 +80,7 @@ def load(folder: Path) -> Assignment:
         environment={**{name: str(path) for name, path in folders.items()}, **sandbox.environment},
         disposable=settings.release.disposable,
         limits=settings.limits,
+        limits_set=dict(raw.get("limits", {})),
     )
     _check_against_notebook(assignment, settings_path)
     hiding = [pattern for pattern in assignment.disposable if fnmatch.fnmatch(assignment.notebook_name, pattern)]
@@ -118,6 +112,19 @@ def find(name: str | None = None, solutions: Path = SOLUTIONS) -> Assignment:
         wanted = f"no assignment {name!r}" if name else f"{len(names)} assignments, and no --assignment to choose"
         raise AssignmentError(f"{solutions} has {wanted}: expected one of {', '.join(names) or 'none'}")
     return load(solutions / name)
+
+
+def released_beside(release: Path, notebook_name: str) -> dict[str, str]:
+    """What nbgrader released in the folder release beside the notebook, by name: the release, not the solutions'
+    folder, so only what students got (nbgrader leaves out settings, checkpoints and disposable files at every
+    depth, and copies links as files)."""
+    if not release.is_dir():
+        return {}
+    return {
+        path.name: str(path)
+        for path in sorted(release.iterdir())
+        if path.name != notebook_name and not path.is_symlink()
+    }
 
 
 def loadable(solutions: Path = SOLUTIONS) -> tuple[list[Assignment], dict[str, str]]:

@@ -2,8 +2,8 @@
 
 The schema is the dataclasses below; `parse` checks a file's tables against it and names the table, the key and
 what is expected when something does not fit. The README's table of settings is `settings_table()` (a test keeps
-them the same). Limits set here are the defaults of the assignment's sandboxes and judge; a limit set in nbgrader's
-configuration (`grade --cell-timeout`, say) wins over them.
+them the same). The [limits] an assignment sets win over the course's nbgrader configuration, whose own defaults
+are these; a run's own options (`grade --cell-timeout`) win over both.
 """
 
 import dataclasses
@@ -43,7 +43,7 @@ class Handin:
     numbers: list[str] = setting([], "int and float values")
     json: list[str] = setting([], "JSON data: dicts, lists, text, numbers")
     arrays: list[str] = setting([], "NumPy arrays")
-    messages: list[str] = setting([], "protocol buffer messages, of the types in message_types")
+    messages: dict[str, str] = setting({}, "protocol buffer messages: name = its type, package.module.Type")
     message_types: list[str] = setting([], "protocol buffer types that may cross, as package.module.Type")
     paths: list[str] = setting([], "folders the notebook wrote, copied whole (an export, say)")
     functions: dict[str, str | dict] = setting(
@@ -77,15 +77,21 @@ class Limits:
     memory: int = setting(8192, "MiB of memory the sandboxes grading one submission may hold together")
     output: int = setting(2048, "KiB of output kept from each cell")
 
-    def config(self) -> Config:
-        """These limits as nbgrader configuration, for the grader's steps and sandboxes."""
+    def config(self, keys: typing.Iterable[str] | None = None) -> Config:
+        """These limits (those named by keys, or all) as nbgrader configuration, for the grader's steps and
+        sandboxes."""
+        keys = set(keys) if keys is not None else {key.name for key in dataclasses.fields(self)}
         config = Config()
-        config.Execute.timeout = self.cell
-        config.Judge.cell_timeout = self.cell
-        config.SandboxedExecute.notebook_timeout = self.notebook
-        config.Judge.timeout = self.judge
-        config.Sandbox.group_memory_limit = self.memory * MIB
-        config.SandboxedExecute.cell_output_limit = self.output * KIB
+        if "cell" in keys:
+            config.Execute.timeout = config.Judge.cell_timeout = self.cell
+        if "notebook" in keys:
+            config.SandboxedExecute.notebook_timeout = self.notebook
+        if keys & {"judge", "cell"}:
+            config.Judge.timeout = self.judge
+        if "memory" in keys:
+            config.Sandbox.group_memory_limit = self.memory * MIB
+        if "output" in keys:
+            config.SandboxedExecute.cell_output_limit = self.output * KIB
         return config
 
 
@@ -110,7 +116,13 @@ def parse(tables: dict) -> Settings:
     for name, values in tables.items():
         if name not in known or not isinstance(values, dict):
             raise SettingsError(f"unknown table [{name}]: expected the tables {', '.join(f'[{t}]' for t in known)}")
-    return Settings(**{name: _table(name, known[name], values) for name, values in tables.items()})
+    settings = Settings(**{name: _table(name, known[name], values) for name, values in tables.items()})
+    if settings.limits.judge < settings.limits.cell:
+        raise SettingsError(
+            f"[limits] judge = {settings.limits.judge} is shorter than cell = {settings.limits.cell}: expected at "
+            "least one cell's time (the judge's time is for all of a submission's cells)"
+        )
+    return settings
 
 
 def _table(name: str, schema: type, values: dict) -> object:

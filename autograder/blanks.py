@@ -7,23 +7,29 @@ that cell says whether its blank is still there.
 """
 
 import ast
+import re
+from collections.abc import Iterator
 
+from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
 BLANK = "???"
+HEADING = re.compile(r"#{1,3} +(?P<text>[^\n]+)")  # a part's heading; smaller ones are within a part
 
 
-def unfilled_reasons(assignment_nb: NotebookNode, submitted_nb: NotebookNode) -> dict[str, str]:
-    """Why each name an answer cell of the assignment defines may be missing from the submission, by name."""
+def unfilled_reasons(assignment_nb: NotebookNode, submitted_nb: NotebookNode, names: set[str]) -> dict[str, str]:
+    """Why each of names (those the tests read) may be missing from the submission, by name: the first answer cell
+    of the assignment that defines it, still blank or not."""
     submitted = {_grade_id(cell): cell.source for cell in submitted_nb.cells if _grade_id(cell)}
-    reasons, part = {}, "the notebook"
+    reasons: dict[str, str] = {}
+    part = "the notebook"
     for cell in assignment_nb.cells:
         if cell.cell_type == "markdown":
             part = _heading(cell.source) or part
         if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("solution"):
             continue
         source = submitted.get(_grade_id(cell), "")
-        for name in defined_names(cell.source):
+        for name in set(defined_names(cell.source)) & names - reasons.keys():
             if BLANK in source:
                 reasons[name] = f'{name} is not defined: fill in the {BLANK} of "{part}", then run its cell'
             else:
@@ -32,24 +38,40 @@ def unfilled_reasons(assignment_nb: NotebookNode, submitted_nb: NotebookNode) ->
 
 
 def defined_names(source: str) -> list[str]:
-    """The names a cell's top level defines: functions, classes, and names assigned (an unparsable cell: none)."""
+    """The names a cell defines in the notebook's namespace: its functions, classes, imports and names assigned,
+    in nested blocks too (an if, a try, a with), not inside functions or comprehensions; a cell that is not Python
+    even after IPython's transformations (its magics): none."""
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
         return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.append(node.name)
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        names += [target.id for target in targets if isinstance(target, ast.Name)]
-    return names
+    return list(dict.fromkeys(name for statement in tree.body for name in _stored(statement)))
+
+
+def _stored(node: ast.AST) -> Iterator[str]:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        yield node.name
+        return
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        yield from ((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        return
+    if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+        return
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+        yield node.id
+    for child in ast.iter_child_nodes(node):
+        yield from _stored(child)
 
 
 def _heading(source: str) -> str:
-    """The text of a markdown cell's first heading, or ''."""
-    line = next((line for line in source.splitlines() if line.startswith("#")), "")
-    return line.lstrip("#").strip()
+    """The text of a markdown cell's last heading (`#` to `###`, outside fenced code), or ''."""
+    headings, fenced = [], False
+    for line in source.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and (found := HEADING.match(line)):
+            headings.append(found["text"].strip())
+    return headings[-1] if headings else ""
 
 
 def _grade_id(cell: NotebookNode) -> str:

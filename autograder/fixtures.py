@@ -332,8 +332,8 @@ def dressed_up() -> nbformat.NotebookNode:
     answer.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "schema_version": 3}
     answer.metadata["nbgrader"]["grade_id"] = ACTIVE_GRADE_ID
     banner = new_raw_cell(RAW_BANNER, metadata={"raw_mimetype": "text/html"})
-    hiding = new_code_cell(f"print({HIDING_CELL_MARK!r})", id="grader-hand-in")
-    tagged = new_markdown_cell(TAGGED_MARKDOWN, metadata={"tags": [FIXED_BAR_TAG]})  # the hand-in cell's old id
+    hiding = new_code_cell(f"print({HIDING_CELL_MARK!r})", id="grader-hand-in")  # the hand-in cell's old id
+    tagged = new_markdown_cell(TAGGED_MARKDOWN, metadata={"tags": [FIXED_BAR_TAG]})
     nb.cells[part1 + 1 : part1 + 1] = [new_markdown_cell(ACTIVE_MARKDOWN), answer, banner, hiding, tagged]
     nb.cells[part1 + 4].source += f"\n# {BIDI_TRICK}"
     return nb

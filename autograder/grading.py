@@ -36,6 +36,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import REPO
 from autograder.assignment import Assignment, find
+from autograder.assignment_schema import MIB
 from autograder.export import PerCellCsvExportPlugin, StudentRecord
 from autograder.notes import take_notes
 from autograder.sandbox import check_tools
@@ -61,7 +62,8 @@ c.CourseDirectory.root = {root!r}
 c.CourseDirectory.source_directory = {source!r}
 c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.ignore += {disposable!r}
-c.merge(load(Path({folder!r})).limits.config())  # the assignment's [limits]
+_assignment = load(Path({folder!r}))
+c.merge(_assignment.limits.config(_assignment.limits_set))  # the assignment's [limits]
 '''
 
 
@@ -144,9 +146,9 @@ def grade(
         if not submissions.exists():
             raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
         assignment = assignment or find()
-        overrides = assignment.limits.config()  # the assignment's own limits, unless the run sets others
+        overrides = assignment.limits.config(assignment.limits_set)  # the assignment's own, unless the run sets others
         if not scheduler:  # the workers here share this machine's memory: none may take more than its share
-            overrides.Sandbox.group_memory_limit = min(overrides.Sandbox.group_memory_limit, memory_share(jobs))
+            overrides.Sandbox.group_memory_limit = min(assignment.limits.memory * MIB, memory_share(jobs))
         if cell_timeout:
             overrides.Execute.timeout = cell_timeout
             overrides.Judge.cell_timeout = cell_timeout

@@ -7,7 +7,8 @@ that folder. Only the standard library.
 """
 
 GRADER = "/grader"  # the grader's read-only folder, in every sandbox
-WORKDIR = "/submission"  # the kernel's working folder; the judge's too, where it unpacks the hand-in
+WORKDIR = "/submission"  # the kernel's working folder, and the judge's, with the files released beside the notebook
+HANDED_IN = "/handin"  # the judge's in-memory folder where it unpacks the hand-in: no released file shares it
 ARCHIVE = f"{GRADER}/handin.tar"  # the hand-in: the one host file the kernel writes, which the judge reads
 SPEC = f"{GRADER}/handin.json"  # what the kernel hands in: the assignment's [handin], and why a name may be missing
 CALLS = f"{GRADER}/calls"  # the arguments of the judge's calls of the student's Python functions, read-only

@@ -41,12 +41,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the judge's read-only folder, for its companions only
 
-from handin_contract import ARCHIVE, RESULT_LIMIT, WORKDIR
+from handin_contract import ARCHIVE, HANDED_IN, RESULT_LIMIT
 from handin_reader import MESSAGE_LIMIT, HiddenInputs, Unavailable, handed_in_namespace, unpack
 from landlock import forbid_writes
 
 HANDIN_ARCHIVE = Path(ARCHIVE)
-HANDED_IN = Path(WORKDIR)  # an in-memory folder of the judge's own, where the hand-in is unpacked
+HANDIN_FOLDER = Path(HANDED_IN)  # an in-memory folder of the judge's own, where the hand-in is unpacked
 
 
 class Events:
@@ -250,7 +250,7 @@ def judge(request: dict, namespace: dict, events: Events) -> None:
         if cell["id"] in skip or cell["id"] in failed_steps:
             continue
         if not loaded:
-            problem = unpack(HANDIN_ARCHIVE, HANDED_IN)
+            problem = unpack(HANDIN_ARCHIVE, HANDIN_FOLDER)
             sealed = forbid_writes()
             if problem:
                 handed_in = {name: Unavailable(problem) for name in request["handin"].get("functions", {})}
@@ -258,7 +258,7 @@ def judge(request: dict, namespace: dict, events: Events) -> None:
             else:
                 poisoned = request.get("poisoned", {})
                 handed_in, explain = handed_in_namespace(
-                    request["handin"], HANDED_IN, poisoned, events.send, events.call_in_kernel
+                    request["handin"], HANDIN_FOLDER, poisoned, events.send, events.call_in_kernel
                 )
             namespace.update(handed_in)
             loaded = True

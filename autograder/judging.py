@@ -8,6 +8,7 @@ become the graded cells' outputs, from which nbgrader's SaveAutoGrades scores th
 shows.
 """
 
+import dataclasses
 import shutil
 import tempfile
 import uuid
@@ -20,11 +21,12 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets.config import Config
 
 from autograder import REPO
-from autograder.assignment import Assignment, load
+from autograder.assignment import Assignment, load, released_beside
 from autograder.blanks import unfilled_reasons
-from autograder.handin_contract import GRADER
+from autograder.handin_contract import GRADER, KINDS
 from autograder.step_times import timed
 from autograder.supervisor import Judge, Supervisor, failure
 
@@ -79,7 +81,8 @@ class PrepareJudging(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         assignment = self.assignment(resources["nbgrader"]["assignment"])
-        missing = unfilled_reasons(nbformat.read(assignment.notebook, as_version=4), nb)
+        source = nbformat.read(assignment.notebook, as_version=4)
+        missing = unfilled_reasons(source, nb, read_by_tests(assignment.handin))
         held, cells = {}, []
         for cell in nb.cells:
             grade_id, graded = _grade_id(cell), utils.is_grade(cell)
@@ -101,8 +104,23 @@ class PrepareJudging(NbGraderPreprocessor):
 
     def assignment(self, name: str) -> Assignment:
         """The assignment's folder in the course's source directory, read afresh for each submission."""
-        course = CourseDirectory(config=self.config)
-        return load(Path(course.format_path(course.source_directory, ".", name)))
+        return released(name, self.config)
+
+
+def read_by_tests(handin: dict) -> set[str]:
+    """The notebook's names that the hand-in reads: each kind's, and the Python function each graph is traced from."""
+    functions = handin.get("functions", {})
+    sources = {function.get("from", name) for name, function in functions.items()}
+    return sources | {name for kind in KINDS if kind != "functions" for name in handin.get(kind, [])}
+
+
+def released(name: str, config: Config) -> Assignment:
+    """The assignment called name in the course that config describes, with the files released beside its notebook
+    there (its release folder, as nbgrader made it)."""
+    course = CourseDirectory(config=config)
+    assignment = load(Path(course.format_path(course.source_directory, ".", name)))
+    release = Path(course.format_path(course.release_directory, ".", name))
+    return dataclasses.replace(assignment, beside=released_beside(release, assignment.notebook_name))
 
 
 class JudgeGradedCells(NbGraderPreprocessor):

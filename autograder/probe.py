@@ -33,7 +33,7 @@ USUAL_FOLDERS = (
     "/proc",
     "/grader",
 )
-SANDBOX_FOLDERS = ("/submission", "/tmp", "/run/jupyter")
+SANDBOX_FOLDERS = ("/submission", "/handin", "/tmp", "/run/jupyter")  # the kernel's and the judge's own
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_REMOUNT, MS_BIND = 32, 4096
 
@@ -115,7 +115,9 @@ def report(host_ports: list[int]) -> dict:
         "setuid_root": outcome(lambda: os.setuid(0)),
         # How many files each writable in-memory folder may hold, and the control groups the probe runs in.
         "file_count_limits": {
-            folder: os.statvfs(folder).f_files for folder in SANDBOX_FOLDERS if os.path.isdir(folder)
+            folder: os.statvfs(folder).f_files
+            for folder in SANDBOX_FOLDERS
+            if os.path.isdir(folder) and os.access(folder, os.W_OK)
         },
         "cgroups": Path("/proc/self/cgroup").read_text().split() if Path("/proc/self/cgroup").exists() else [],
     }

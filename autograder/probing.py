@@ -1,21 +1,24 @@
 """Probe what the grader's sandboxes allow, from inside them (autograder/probe.py), the way grading starts them."""
 
+import dataclasses
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from autograder import REPO
-from autograder.assignment import Assignment
+from autograder.assignment import Assignment, released_beside
+from autograder.handin_contract import GRADER
 from autograder.sandbox import Mounts, Sandbox, started
 from autograder.sandboxed_kernel import SandboxedKernelManager
 from autograder.supervisor import judge_mounts
 
 PROBE = REPO / "autograder" / "probe.py"
-INSIDE = "/grader/probe.py"
+INSIDE = f"{GRADER}/probe.py"
 
 
 def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[int, ...] = ()) -> dict[str, dict]:
@@ -32,6 +35,9 @@ def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[in
         kernel.handin_archive = str(archive)
         kernel.mount_points = str(Path(scratch, "kernel-mounts"))
         kernel.readable, kernel.environment = assignment.readable, assignment.environment
+        course = CourseDirectory(config=config)
+        release = Path(course.format_path(course.release_directory, ".", assignment.name))
+        assignment = dataclasses.replace(assignment, beside=released_beside(release, assignment.notebook_name))
         kernel.beside = assignment.beside
         judge = judge_mounts(archive, sandbox.file_size_limit, assignment)
         sandboxes = {"kernel": kernel.mounts(), "judge": judge}

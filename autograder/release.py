@@ -36,7 +36,7 @@ class Check:
     def __str__(self) -> str:
         scores = f"solution {self.solution:g}/{self.max_score:g}, untouched release {self.release:g}"
         if not self.ready:
-            failed = "; ".join(self.failures) or "it has no graded cells"
+            failed = "; ".join(self.failures) or "no failing test recorded"
             return f"{self.assignment}: REFUSED: {scores}: the solution must score full marks ({failed})"
         warning = ": the untouched release already scores points" if self.release else ""
         return f"{self.assignment}: ready ({scores}){warning}"
@@ -61,10 +61,17 @@ def check_all(assignments: list[Assignment], broken: dict[str, str]) -> int:
     """Check each assignment, printing one line each; 0 if all are ready, 1 otherwise."""
     for name, reason in broken.items():
         print(f"{name}: REFUSED: {reason}")
-    checks = [check(assignment) for assignment in assignments]
-    for result in checks:
+    ready = not broken
+    for assignment in assignments:
+        try:
+            result = check(assignment)
+        except Exception as error:  # one assignment that cannot be checked stops no other
+            print(f"{assignment.name}: REFUSED: it could not be graded ({type(error).__name__}: {error})")
+            ready = False
+            continue
         print(result)
-    return 0 if not broken and all(result.ready for result in checks) else 1
+        ready = ready and result.ready
+    return 0 if ready else 1
 
 
 def check(assignment: Assignment) -> Check:
@@ -74,7 +81,8 @@ def check(assignment: Assignment) -> Check:
         released = Path(scratch, "solution", "out", "course", "release", assignment.name, assignment.notebook_name)
         release = _graded(assignment, nbformat.read(released, as_version=4), Path(scratch, "release"))
     result, graded = solution
-    return Check(assignment.name, result.max_score, result.score, release[0].score, _failures(graded))
+    failures = [result.problem] if result.problem else _failures(graded)
+    return Check(assignment.name, result.max_score, result.score, release[0].score, failures)
 
 
 def _graded(assignment: Assignment, nb: nbformat.NotebookNode, scratch: Path) -> tuple:

@@ -29,7 +29,7 @@ from traitlets.config import Configurable
 from autograder import REPO
 from autograder.assignment import Assignment
 from autograder.assignment_schema import Limits
-from autograder.handin_contract import ARCHIVE, GRADER, MODULES, WORKDIR
+from autograder.handin_contract import ARCHIVE, GRADER, HANDED_IN, MODULES, WORKDIR
 from autograder.sandbox import MIB, Mounts, Sandbox
 from autograder.step_times import record
 
@@ -63,7 +63,7 @@ def judge_mounts(archive: Path, handin_size: int, assignment: Assignment) -> Mou
     itself every write (autograder/judge.py); and what the assignment lets its sandboxes read."""
     return Mounts(
         workdir=WORKDIR,
-        tmpfs={WORKDIR: handin_size, "/tmp": JUDGE_TMP_SIZE},
+        tmpfs={HANDED_IN: handin_size, "/tmp": JUDGE_TMP_SIZE},
         read_only={
             ARCHIVE: str(archive),
             **{f"{GRADER}/{module}": str(REPO / "autograder" / module) for module in JUDGE_MODULES},

@@ -98,6 +98,16 @@ def copy_with_settings(tmp_path: Path, old: str, new: str) -> Path:
         ("[release]", '[limits]\ncell = "30"\n[release]', r"\[limits\] cell = '30': expected integer > 0 \(seconds "),
         ("[release]", "[limits]\nnotebook = 0\n[release]", r"\[limits\] notebook = 0: expected integer > 0"),
         ('tracked = ["model"]', 'tracked = "model"', r"\[handin\] tracked = 'model': expected list of strings"),
+        (
+            "[release]",
+            "[limits]\ncell = 400\n[release]",
+            r"\[limits\] judge = 300 is shorter than cell = 400: expected",
+        ),
+        (
+            "message_types = [",
+            'messages = ["request"]\nmessage_types = [',
+            r"\[handin\] messages = \['request'\]: expected table",
+        ),
         ('"fresh_process_check"]', '"fresh_check"]', r"\[cells\] judged names fresh_check, which serving_keras_resnet"),
         ('"string[]"', '"string[]]"', r"\[handin.functions\] build_jpeg_to_image_graph = \{'input': 'string\[\]\]'\}"),
         ('"../../samples"', '"../../pictures"', r"\[sandbox\] folders SAMPLES_DIR = .*/pictures is not a folder"),

@@ -151,13 +151,13 @@ def test_a_fresh_python_asked_for_by_a_check_runs_in_the_judge_itself(tmp_path) 
         "capture_output=True)\nprint(done.returncode, done.stdout, done.stderr)",
         "raises": f"done = subprocess.run([sys.executable, {str(JUDGE_SCRIPTS / 'divide.py')!r}], capture_output=True, "
         "text=True)\nprint(done.returncode, done.stderr.strip().splitlines()[-1])",
-        "elsewhere": "subprocess.run([sys.executable, '/submission/planted.py'])",
+        "elsewhere": "subprocess.run([sys.executable, '/handin/planted.py'])",
         "moved": f"subprocess.run([sys.executable, {str(JUDGE_SCRIPTS / 'divide.py')!r}], cwd='/tmp')",
         "after": "print('the judge goes on')",
     }
     verdicts, _ = judged(tmp_path, {}, cells, readable=(JUDGE_SCRIPTS,))
     assert verdicts.pop("elsewhere")["evalue"] == (
-        "the judge runs only scripts of the assignment's read-only folders, not /submission/planted.py"
+        "the judge runs only scripts of the assignment's read-only folders, not /handin/planted.py"
     )
     assert (
         verdicts.pop("moved")["evalue"]
@@ -224,7 +224,7 @@ def test_what_a_graph_prints_is_neither_kept_nor_piled_up_in_memory(tmp_path) ->
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: the grader kept none of it
 
 
-WRITE_TARGETS = ["/tmp/judged", "/submission/judged", "/grader/judged", "/dev/shm/judged"]
+WRITE_TARGETS = ["/tmp/judged", "/handin/judged", "/submission/judged", "/grader/judged", "/dev/shm/judged"]
 
 
 def writer(path: str):
@@ -262,7 +262,7 @@ def test_a_graph_sees_neither_the_tests_nor_the_verdicts_channel(tmp_path) -> No
     neither, nor find any file holding the tests; what it shows in an error is cut to one bounded line."""
 
     def snoop(x):
-        seen = tf.io.matching_files(["/*", "/grader/*", "/submission/*", "/tmp/*", "/proc/*/*"])
+        seen = tf.io.matching_files(["/*", "/grader/*", "/handin/*", "/submission/*", "/tmp/*", "/proc/*/*"])
         tf.debugging.Assert(False, [tf.strings.reduce_join(seen, separator=" ")], summarize=10000)
         return x
 

@@ -20,7 +20,7 @@ from autograder.supervisor import judge_mounts
 
 PLANTED_VARIABLE = "AUTOGRADER_PLANTED_SECRET"
 # The judge's folders are writable only until it forbids itself every write, before it unpacks the hand-in.
-WRITABLE = {"kernel": {"/submission", "/tmp", "/run/jupyter"}, "judge": {"/submission", "/tmp"}}
+WRITABLE = {"kernel": {"/submission", "/tmp", "/run/jupyter"}, "judge": {"/handin", "/tmp"}}
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def test_the_judge_forbids_itself_every_write_before_loading_a_hand_in(tmp_path)
     code = (
         "import runpy, subprocess, sys\n"
         "print(runpy.run_path('/grader/landlock.py')['forbid_writes']())\n"
-        "for path in ('/tmp/after-sealing', '/submission/after-sealing'):\n"
+        "for path in ('/tmp/after-sealing', '/handin/after-sealing'):\n"
         "    try:\n"
         "        open(path, 'w')\n"
         "        print('wrote', path)\n"

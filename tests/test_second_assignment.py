@@ -15,7 +15,9 @@ import pytest
 
 from autograder import REPO
 from autograder.__main__ import main
-from autograder.assignment import load
+from autograder.assignment import load, released_beside
+from autograder.assignment_schema import Limits
+from autograder.blanks import defined_names, unfilled_reasons
 from autograder.grading import grade, score_bins
 
 WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
@@ -131,3 +133,44 @@ def test_check_says_ready_and_refuses_a_solution_that_misses_points(tmp_path, ca
         "word_stats: REFUSED: solution 20/30, untouched release 0: the solution must score full marks "
         "(test_ties: AssertionError)"
     )
+
+
+def test_only_what_nbgrader_released_is_beside_the_notebook(tmp_path) -> None:
+    """The files the sandboxes see beside the notebook come from the release, never from the solutions' folder:
+    not the notebook itself, no link (which could point at the solutions)."""
+    (tmp_path / NOTEBOOK).write_text("{}")
+    (tmp_path / "stopwords.txt").write_text("a")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "everything").symlink_to(REPO / "solutions", target_is_directory=True)
+    assert released_beside(tmp_path, NOTEBOOK) == {
+        "data": str(tmp_path / "data"),
+        "stopwords.txt": str(tmp_path / "stopwords.txt"),
+    }
+    assert released_beside(tmp_path / "not released", NOTEBOOK) == {}
+
+
+def test_the_names_a_cell_defines_and_the_part_it_is_in() -> None:
+    source = (
+        "%time x = 1\nimport numpy as np\nif True:\n    a, b = 1, 2\ntry:\n    c = 3\nexcept Exception:\n    pass\n"
+    )
+    source += "y = [q for q in range(3)]\n\n\ndef f():\n    inner = 1\n"
+    assert defined_names(source) == ["np", "a", "b", "c", "y", "f"]
+    assert defined_names("x = ???") == []
+    release = nbformat.read(WORD_STATS / NOTEBOOK, as_version=4)
+    filled = answered(release, "part2", "top_words = None  # not a blank any more")
+    reasons = unfilled_reasons(
+        release,
+        answered(filled, "part1", "def word_counts(text, stopwords):\n    ???"),
+        {"word_counts", "top_words", "STOPWORDS"},
+    )
+    assert reasons == {
+        "word_counts": 'word_counts is not defined: fill in the ??? of "Part 1: count the words", then run its cell',
+        "top_words": 'top_words is not defined: its cell in "Part 2: the most frequent words" must define it and run '
+        "without an error",
+    }
+
+
+def test_limits_set_by_an_assignment_are_the_only_ones_it_overrides() -> None:
+    config = Limits(cell=20).config({"cell"})
+    assert (config.Execute.timeout, config.Judge.cell_timeout, config.Judge.timeout) == (20, 20, 300)
+    assert "SandboxedExecute" not in config and "Sandbox" not in config
