@@ -1,6 +1,6 @@
 # On a fresh machine: `make demo` (set up, run the solution, export and validate a servable), `make test` (set up,
 # lint, and every offline test but the class-scale ones) and `make test-class` (those: a class's batch graded, a Dask
-# cluster, the benchmarks' gradings). CI runs both test targets; together they are the whole suite.
+# cluster, the benchmarks' and the second assignment's gradings). CI runs both test targets; together they are the whole suite.
 
 PYTHON ?= python3.11
 VENV := .venv

@@ -21,6 +21,7 @@ from autograder.blanks import defined_names, unfilled_reasons
 from autograder.grading import grade, score_bins
 
 WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
+GRADES = pytest.mark.class_scale  # grades whole submissions, 8 times: with the class-scale tests
 NOTEBOOK = "word_stats.ipynb"
 TESTS = {"test_counts": 10.0, "test_top": 10.0, "test_ties": 10.0}
 TIES_REVERSED = (
@@ -72,18 +73,21 @@ def graded(tmp_path_factory) -> tuple[dict[str, dict], Path]:
     return rows, scratch
 
 
+@GRADES
 def test_the_solution_scores_full_marks_out_of_the_assignment_s_own_maximum(graded) -> None:
     rows, _ = graded
     assert (rows["solution"]["score"], rows["solution"]["max_score"], rows["solution"]["note"]) == ("30.0", "30.0", "")
     assert {cell: float(rows["solution"][cell]) for cell in TESTS} == TESTS
 
 
+@GRADES
 def test_one_mistake_costs_its_own_test_only(graded) -> None:
     rows, _ = graded
     assert {cell: float(rows["ties_reversed"][cell]) for cell in TESTS} == {**TESTS, "test_ties": 0.0}
     assert rows["ties_reversed"]["score"] == "20.0"
 
 
+@GRADES
 def test_the_untouched_release_scores_0_and_says_which_blank_to_fill(graded) -> None:
     rows, scratch = graded
     assert rows["untouched"]["score"] == "0.0"
@@ -104,6 +108,7 @@ def test_the_untouched_release_scores_0_and_says_which_blank_to_fill(graded) -> 
     assert errors["test_counts"] in feedback
 
 
+@GRADES
 def test_the_assignment_s_limits_apply(graded) -> None:
     """Its [limits] cell = 20: a cell that sleeps 60 s (within the default limit, 120 s) is cut; its functions,
     defined before the sleep, count."""
@@ -121,6 +126,7 @@ def test_the_histogram_spans_the_assignment_s_maximum() -> None:
     assert score_bins(100.0) == list(range(0, 106, 5))
 
 
+@GRADES
 def test_check_says_ready_and_refuses_a_solution_that_misses_points(tmp_path, capsys) -> None:
     assert main(["check", "--assignment", str(WORD_STATS)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "word_stats: ready (solution 30/30, untouched release 0)"
