@@ -29,7 +29,6 @@ import argparse
 import ast
 import contextlib
 import io
-import itertools
 import json
 import math
 import os
@@ -47,6 +46,10 @@ from landlock import forbid_writes
 
 HANDIN_ARCHIVE = Path(ARCHIVE)
 HANDIN_FOLDER = Path(HANDED_IN)  # an in-memory folder of the judge's own, where the hand-in is unpacked
+AFTER_HIDDEN_CALLS = (
+    "its message is not shown: this test ran after the judge was restarted, once hidden tests had called the "
+    "notebook's functions, which could have kept their inputs"
+)
 
 
 class Events:
@@ -65,7 +68,7 @@ class Events:
     def call_in_kernel(self, function: str, arguments: str) -> dict:
         """Ask the grader to call function in the student's kernel; its reply: {"value": wire text}, {"raised":
         [type, message]} or {"unavailable": why}."""
-        self.send(event="kernel_call", function=function, arguments=arguments)
+        self.send(event="kernel_call", function=function, arguments=arguments, hidden=HiddenInputs.now)
         line = self.replies.readline(RESULT_LIMIT + 4096)
         try:
             reply = json.loads(line)
@@ -159,9 +162,32 @@ def one_line(text: str) -> str:
     return "; ".join(lines)[:MESSAGE_LIMIT]
 
 
-def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str, str], describe=None) -> dict:
-    """Execute one cell; return what it printed, the number its last line gives if it gives one (partial points, as
-    nbgrader reads a cell's result), and, if it failed, its error, all bounded.
+class Cell:
+    """A graded cell's statements, split at its first hidden test: what runs with the visible tests, and the rest,
+    which runs after every cell's visible tests (judge below)."""
+
+    def __init__(self, source: str) -> None:
+        tree = ast.parse(source, "<graded cell>")
+        hidden = hidden_lines(source)
+        first = next(
+            (index for index, node in enumerate(tree.body) if hidden & {*range(node.lineno, node.end_lineno + 1)}),
+            len(tree.body),
+        )
+        self.visible, self.hidden = tree.body[:first], tree.body[first:]
+
+
+def run_cell(
+    statements: list[ast.stmt],
+    namespace: dict,
+    output_limit: int,
+    explain: dict[str, str],
+    describe=None,
+    hidden: bool = False,
+) -> dict:
+    """Execute statements, a cell or a part of one; return what they printed, the number the cell's last line gives
+    if it gives one (partial points, as nbgrader reads a cell's result), and, if they failed, the error, all bounded.
+    Hidden statements run with HiddenInputs.now set, so that a student's function failing on their inputs does not
+    tell them.
 
     A name the cell needs but that is not defined is explained from explain: why it was not handed in, or which
     earlier step failed to define it. Other errors are put in the assignment's words by describe, its set-up's
@@ -169,9 +195,10 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
     """
     printed = io.StringIO()
     verdict: dict = {}
+    HiddenInputs.now = hidden
     try:
         with contextlib.redirect_stdout(printed):
-            result = execute(source, namespace)
+            result = execute(statements, namespace)
         if type(result) in (int, float) and math.isfinite(result):
             verdict["result"] = result
     except NameError as error:
@@ -179,33 +206,25 @@ def run_cell(source: str, namespace: dict, output_limit: int, explain: dict[str,
         verdict = {"ename": "NameError", "evalue": one_line(reason)}
     except BaseException as error:  # a failing check is a verdict, whatever it raised
         verdict = {"ename": type(error).__name__, "evalue": one_line(described(error, describe))}
+    finally:
+        HiddenInputs.now = False
     verdict["stdout"] = printed.getvalue()[:output_limit]
     return verdict
 
 
-def execute(source: str, namespace: dict) -> object:
-    """Run source as a notebook cell does: its statements, then, if the last is an expression, its value. Its hidden
-    tests run with HiddenInputs.now set, so that a student's function failing on their inputs does not tell them."""
-    tree = ast.parse(source, "<graded cell>")
-    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    hidden = hidden_lines(source)
-    for hides, statements in itertools.groupby(tree.body, key=lambda node: node.lineno in hidden):
-        HiddenInputs.now = hides
-        try:
-            exec(compile(ast.Module(list(statements), []), "<graded cell>", "exec"), namespace)
-        finally:
-            HiddenInputs.now = False
+def execute(statements: list[ast.stmt], namespace: dict) -> object:
+    """Run statements as a notebook cell does: each, then, if the last is an expression, its value."""
+    *body, last = statements or [ast.Pass()]
+    if not isinstance(last, ast.Expr):
+        body, last = statements, None
+    exec(compile(ast.fix_missing_locations(ast.Module(body, [])), "<graded cell>", "exec"), namespace)
     if last is None:
         return None
-    HiddenInputs.now = last.lineno in hidden
-    try:
-        return eval(compile(ast.Expression(last.value), "<graded cell>", "eval"), namespace)
-    finally:
-        HiddenInputs.now = False
+    return eval(compile(ast.Expression(last.value), "<graded cell>", "eval"), namespace)
 
 
 def hidden_lines(source: str) -> set[int]:
-    """The numbers of the lines between the hidden tests' markers, where the cell's statements are hidden tests."""
+    """The numbers of the lines between the hidden tests' markers (at any indentation, as nbgrader finds them)."""
     hidden, inside = set(), False
     for number, line in enumerate(source.splitlines(), start=1):
         marker = line.strip()
@@ -232,48 +251,93 @@ def set_up(cells: list[dict]) -> dict:
     """The namespace the tests run in, after the assignment's set-up cells (imports and constants)."""
     namespace: dict = {"__name__": "__main__"}
     for cell in cells:
-        setup = run_cell(cell["source"], namespace, MESSAGE_LIMIT, {})
+        setup = run_cell(ast.parse(cell["source"]).body, namespace, MESSAGE_LIMIT, {})
         if "ename" in setup:
             raise RuntimeError(f"set-up cell {cell['id']} failed: {setup['ename']}: {setup['evalue']}")
     return namespace
 
 
-def judge(request: dict, namespace: dict, events: Events) -> None:
-    """Bind what was handed in, then run each cell not skipped, reporting as it goes."""
-    skip = set(request.get("skip", []))
-    output_limit = request.get("output_limit", 4000)
-    explain: dict[str, str] = {}
-    failed_steps = dict(request.get("failed_steps", {}))
-    describe = namespace.get(request["handin"].get("explain", ""))  # from the set-up cells, before the hand-in
-    loaded = False
-    for cell in request["cells"]:
-        if cell["id"] in skip or cell["id"] in failed_steps:
-            continue
-        if not loaded:
-            problem = unpack(HANDIN_ARCHIVE, HANDIN_FOLDER)
-            sealed = forbid_writes()
-            if problem:
-                handed_in = {name: Unavailable(problem) for name in request["handin"].get("functions", {})}
-                explain = {"*": problem}
+class Judging:
+    """The cells of one judge's run and what it knows between them: the hand-in, loaded at the first cell; the
+    steps that failed; and the hidden parts put off until every visible test has run."""
+
+    def __init__(self, request: dict, namespace: dict, events: Events) -> None:
+        self.request, self.namespace, self.events = request, namespace, events
+        self.output_limit = request.get("output_limit", 4000)
+        self.explain: dict[str, str] = {}
+        self.failed_steps = dict(request.get("failed_steps", {}))
+        self.describe = namespace.get(request["handin"].get("explain", ""))  # from the set-up, before the hand-in
+        self.loaded = False
+        self.put_off: list[tuple[dict, Cell, dict, str]] = []  # a cell, its statements, its scope, what it printed
+        self.defined_by_hidden: dict = {}
+
+    def run(self) -> None:
+        """Each cell's visible part in order, then each hidden part in order.
+
+        A student's plain Python functions live in their kernel, where they can keep what they were given: once a
+        hidden test has called them, any later answer could tell its inputs. So no visible test runs after a hidden
+        one; a hidden part runs in the names its cell had (and what earlier hidden parts defined), and the lines
+        after a hidden test in a cell count as hidden."""
+        skip = set(self.request.get("skip", []))
+        for cell in self.request["cells"]:
+            if cell["id"] in skip or cell["id"] in self.failed_steps:
+                continue
+            self.load()
+            self.events.send(event="cell", id=cell["id"])
+            try:
+                statements = Cell(cell["source"])
+            except SyntaxError as error:
+                self.report(cell, {"ename": "SyntaxError", "evalue": one_line(str(error)), "stdout": ""})
+                continue
+            verdict = self.run_part(statements.visible, self.namespace, hidden=False)
+            if statements.hidden and "ename" not in verdict:
+                self.put_off.append((cell, statements, dict(self.namespace), verdict["stdout"]))
             else:
-                poisoned = request.get("poisoned", {})
-                handed_in, explain = handed_in_namespace(
-                    request["handin"], HANDIN_FOLDER, poisoned, events.send, events.call_in_kernel
-                )
-            namespace.update(handed_in)
-            loaded = True
-            events.send(event="loaded", writes_forbidden=sealed)
-        if failed_steps:
-            explain["steps"] = "; ".join(
-                f"the step '{step}' before this test {why}" for step, why in failed_steps.items()
+                self.report(cell, verdict)
+        for cell, statements, scope, printed in self.put_off:
+            self.events.send(event="cell", id=cell["id"])
+            scope.update(self.defined_by_hidden)
+            before = dict(scope)
+            verdict = self.run_part(statements.hidden, scope, hidden=True, printed=printed)
+            self.defined_by_hidden.update({k: v for k, v in scope.items() if k not in before or before[k] is not v})
+            self.report(cell, verdict)
+        self.events.send(event="done")
+
+    def load(self) -> None:
+        """Bind what was handed in, once, before the first cell that is judged."""
+        if self.loaded:
+            return
+        problem = unpack(HANDIN_ARCHIVE, HANDIN_FOLDER)
+        sealed = forbid_writes()
+        if problem:
+            handed_in = {name: Unavailable(problem) for name in self.request["handin"].get("functions", {})}
+            self.explain = {"*": problem}
+        else:
+            poisoned = self.request.get("poisoned", {})
+            handed_in, self.explain = handed_in_namespace(
+                self.request["handin"], HANDIN_FOLDER, poisoned, self.events.send, self.events.call_in_kernel
             )
-        events.send(event="cell", id=cell["id"])
-        verdict = run_cell(cell["source"], namespace, output_limit, explain, describe)
+        self.namespace.update(handed_in)
+        self.loaded = True
+        self.events.send(event="loaded", writes_forbidden=sealed)
+
+    def run_part(self, statements: list[ast.stmt], scope: dict, hidden: bool, printed: str = "") -> dict:
+        if self.failed_steps:
+            self.explain["steps"] = "; ".join(
+                f"the step '{step}' before this test {why}" for step, why in self.failed_steps.items()
+            )
+        limit = self.output_limit - len(printed)
+        verdict = run_cell(statements, scope, limit, self.explain, self.describe, hidden=hidden)
+        verdict["stdout"] = printed + verdict["stdout"]
+        return verdict
+
+    def report(self, cell: dict, verdict: dict) -> None:
+        if "ename" in verdict and self.request.get("after_hidden_calls"):
+            verdict["evalue"] = AFTER_HIDDEN_CALLS
         if cell["kind"] == "graded":
-            events.send(event="verdict", id=cell["id"], **verdict)
+            self.events.send(event="verdict", id=cell["id"], **verdict)
         elif "ename" in verdict:
-            failed_steps[cell["id"]] = f"failed: {verdict['ename']}: {verdict['evalue']}"
-    events.send(event="done")
+            self.failed_steps[cell["id"]] = f"failed: {verdict['ename']}: {verdict['evalue']}"
 
 
 def without_graph_optimization() -> None:
@@ -296,7 +360,7 @@ def main() -> None:
     request = json.loads(sys.stdin.readline())
     sys.stdin.close()
     subprocess.Popen = python_in_process(subprocess.Popen, request["scripts"])
-    judge(request, namespace, events)
+    Judging(request, namespace, events).run()
     os._exit(0)  # the verdicts are sent: skip TensorFlow's slow shutdown (about a second)
 
 

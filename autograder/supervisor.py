@@ -147,6 +147,7 @@ class Supervisor:
         self._waiting: RunningJudge | None = None
         self.kernel: KernelCalls | None = None
         self.kernel_gone = ""  # why the kernel cannot be called
+        self.hidden_called = False  # whether a hidden test has called a function in the kernel
 
     def prewarm(self) -> None:
         """Start a judge now, to import its libraries while the kernel runs; judge_all then uses it."""
@@ -191,6 +192,7 @@ class Supervisor:
                     "poisoned": self.poisoned,
                     "failed_steps": self.failed_steps,
                     "output_limit": self.settings.output_limit,
+                    "after_hidden_calls": self.hidden_called,
                 }
             )
             judge.process.stdin.close()
@@ -244,6 +246,7 @@ class Supervisor:
         call ran out of time (the function is then set aside, as a graph that never returns is) or the judge is
         gone."""
         function = str(event["function"])
+        self.hidden_called = self.hidden_called or bool(event.get("hidden"))
         if self.kernel_gone or self.kernel is None:
             reply = {"unavailable": f"{function} cannot be called: {self.kernel_gone}"}
         else:

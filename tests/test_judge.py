@@ -498,3 +498,63 @@ def test_a_function_failing_on_a_hidden_input_does_not_tell_it(tmp_path) -> None
         "StudentCodeError: tells failed on a hidden test's input (InvalidArgumentError)"
     )
     assert verdicts["hidden"]["stdout"] == "visible part\n"
+
+
+def test_no_visible_test_runs_after_a_hidden_test_has_called_the_kernel(tmp_path) -> None:
+    """A plain Python function lives in the student's kernel and can keep what it is given; so every visible test
+    runs before any hidden one, and a cell's lines after its first hidden test (markers at any indentation) count
+    as hidden: a kept hidden input reaches no visible test's message."""
+    kept: list = []
+
+    def keeps(x):
+        kept.append(x)
+        raise ValueError(f"kept so far: {kept}")
+
+    namespace = {"keeps": keeps}
+    handin = {"functions": {}, "python": ["keeps"]}
+    archive = tmp_path / "handin.tar"
+    hand_in(namespace, handin, str(archive))
+    cells = {
+        "first": "secret = 'SECRET-1'\nprint('before')\n### BEGIN HIDDEN TESTS\nkeeps(secret)\n### END HIDDEN TESTS",
+        "nested": "for value in ['SECRET-2']:\n    ### BEGIN HIDDEN TESTS\n    keeps(value)\n    ### END HIDDEN TESTS",
+        "tail": "print('visible')\n### BEGIN HIDDEN TESTS\nsecret = 'SECRET-3'\n### END HIDDEN TESTS\nkeeps(secret)",
+        "visible": "secret = 'shown'\nkeeps(secret)",
+    }
+    kernel = Kernel(namespace, handin)
+    verdicts, _ = judged(tmp_path, {}, cells, archive=archive, handin=handin, kernel=kernel)
+    assert kept == ["shown", "SECRET-1", "SECRET-2", "SECRET-3"]  # the visible call first
+    assert error(verdicts["visible"]) == "StudentCodeError: keeps raised ValueError: kept so far: ['shown']"
+    for cell in ("first", "nested", "tail"):
+        assert error(verdicts[cell]) == "StudentCodeError: keeps failed on a hidden test's input (ValueError)"
+    assert verdicts["first"]["stdout"] == "before\n" and verdicts["tail"]["stdout"] == "visible\n"
+
+
+def test_a_judge_restarted_after_hidden_calls_shows_errors_by_kind_only(tmp_path) -> None:
+    """A graph that crashes the judge in a hidden test makes the grader start another judge for the cells left,
+    whose visible parts then run again after the kernel has seen hidden inputs: their messages are not shown."""
+    kept: list = []
+
+    def keeps(x):
+        kept.append(x)
+        return kept
+
+    def crash(x):
+        with tf.control_dependencies([tf.raw_ops.Abort(error_msg="crash the judge")]):
+            return tf.identity(x)
+
+    namespace = {"keeps": keeps}
+    handin = {"functions": {"crash": {}}, "python": ["keeps"]}
+    archive = handed_in(tmp_path, {"crash": graph(crash)})
+    cells = {
+        "crashes": "### BEGIN HIDDEN TESTS\nkeeps('SECRET')\ncrash(tf.constant([1.0]))\n### END HIDDEN TESTS",
+        "later": "assert keeps('shown') == ['shown'], keeps('again')\n"
+        "### BEGIN HIDDEN TESTS\npass\n### END HIDDEN TESTS",
+    }
+    kernel = Kernel(namespace, handin)
+    verdicts, supervisor = judged(tmp_path, {}, cells, archive=archive, handin=handin, kernel=kernel)
+    assert error(verdicts["crashes"]).startswith("JudgeError: crash stopped the judge (signal 6")
+    assert kept[:2] == ["shown", "SECRET"] and supervisor.hidden_called
+    assert error(verdicts["later"]) == (
+        "AssertionError: its message is not shown: this test ran after the judge was restarted, once hidden tests "
+        "had called the notebook's functions, which could have kept their inputs"
+    )
