@@ -1,8 +1,9 @@
 """A fair, bounded share of the machine for each grading worker's sandboxes, with Linux control groups (cgroups).
 
 A grading worker grades one submission at a time, its kernel and its judge each in a sandbox. Run as root, the
-worker makes a control group of its own (`autograder-<pid>`) and every sandbox it starts joins it before it runs
-anything (autograder/sandbox_entry.py), with all the processes it will ever start, whatever sessions they make:
+worker makes a control group of its own (`autograder-<pid>-<limits>`) and every sandbox it starts joins it before
+it runs anything (autograder/sandbox_entry.py), with all the processes it will ever start, whatever sessions they
+make:
 - CPU: the group weighs as much as every other worker's, however many processes it runs, so a submission that
   floods the CPU gets its worker's share and its neighbours keep theirs;
 - memory: the group's processes together may hold at most `memory_limit` bytes, swap included where the kernel
@@ -39,7 +40,8 @@ class WorkerGroup:
 
     def __init__(self, limits: GroupLimits) -> None:
         self.limits = limits
-        self.name = f"{PREFIX}{os.getpid()}"
+        # Named by its worker and its limits: a worker may grade assignments of different limits, each in its own.
+        self.name = f"{PREFIX}{os.getpid()}-{limits.memory_limit >> 20}m-{limits.process_limit}p"
         self.folders: list[Path] = []
         self.problem = ""  # why the worker grades without control groups, if it does
 
@@ -63,6 +65,17 @@ class WorkerGroup:
         if not self.folders:
             self.problem = "this machine has no cgroup cpu controller: grading goes on without control groups"
         atexit.register(self.remove)
+
+    def memory_kills(self) -> int:
+        """How many processes the kernel has killed so far for holding more than the group's memory limit."""
+        for folder in self.folders:
+            for counters in ("memory.oom_control", "memory.events"):  # cgroup v1, v2
+                with contextlib.suppress(OSError):
+                    for line in (folder / counters).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and value.strip().isdigit():
+                            return int(value)
+        return 0
 
     def remove(self) -> None:
         """Remove the groups, once their processes are gone (each sandbox is killed with its worker)."""
@@ -124,7 +137,7 @@ def _own_groups() -> dict[str, str]:
 def _remove_stale(parent: Path) -> None:
     """Remove the groups that workers no longer running left behind (a group with processes cannot be removed)."""
     for folder in parent.glob(f"{PREFIX}*"):
-        pid = folder.name.removeprefix(PREFIX)
+        pid = folder.name.removeprefix(PREFIX).split("-", 1)[0]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             with contextlib.suppress(OSError):
                 folder.rmdir()

@@ -95,6 +95,14 @@ class Sandbox(Configurable):
                 logging.getLogger("autograder").warning("%s", group.problem)
         return group
 
+    def memory_kills(self) -> int:
+        """How many of this worker's sandboxed processes the kernel has killed for going over the group's memory
+        limit: a count that grows while a sandbox runs tells why it died."""
+        return self.worker_group().memory_kills() if self.control_groups else 0
+
+    def memory_limit_text(self) -> str:
+        return f"{self.group_memory_limit // MIB} MiB for its kernel and judge together"
+
     def prepare(self, command: list[str], mounts: Mounts, report_pid: bool = False) -> "Launch":
         """The launch of command in a sandbox with these mounts; start it with Launch.popen_kwargs.
 

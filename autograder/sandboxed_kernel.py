@@ -110,6 +110,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         command = [CONNECTION_FILE if arg == self.connection_file else arg for arg in kernel_cmd]
         mounts = self.mounts()
         mounts.files[CONNECTION_FILE] = Path(self.connection_file).read_bytes()
+        self._memory_kills = self.sandbox.memory_kills()
         with self.sandbox.prepare(command, mounts, report_pid=True) as launch:
             # What the notebook prints reaches nbgrader through the kernel protocol; the kernel process's own
             # output is start-up chatter.
@@ -120,6 +121,12 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._root = f"/proc/{pid}/root"
         self._sockets = f"{self._root}{SOCKETS}"
         self.ip = f"{self._sockets}/kernel"
+
+    def died(self) -> str:
+        """How the kernel ended, as far as the host can tell: "the kernel ..." that."""
+        if self.sandbox.memory_kills() > self._memory_kills:
+            return f"went over its memory limit ({self.sandbox.memory_limit_text()}) and was stopped"
+        return "died (the notebook exited or crashed)"
 
     def full_folders(self) -> list[str]:
         """The kernel's writable folders that are full, of bytes or of files, each with what filled it, read from
@@ -238,7 +245,7 @@ class SandboxedExecute(Execute):
             self._kernel_busy = f"the kernel was still running {function} after its time ran out"
             return {"timed_out": True, "kernel_stopped": True}
         except DeadKernelError:
-            self._kernel_busy = f"the kernel died while it ran {function}"
+            self._kernel_busy = f"the kernel {self.km.died()} while it ran {function}"
             return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", "kernel_stopped": True}
         finally:
             self.nb.cells.pop()
@@ -347,7 +354,7 @@ class SandboxedExecute(Execute):
         if isinstance(error, NotebookTimeout) or time.monotonic() >= self._deadline:  # a cell cut short by it, too
             what = f"the notebook ran longer than {self.notebook_timeout} s in all"
         elif isinstance(error, DeadKernelError):
-            what = "the notebook's kernel died (the notebook exited or crashed)"
+            what = f"the notebook's kernel {self.km.died()}"
         elif time.monotonic() - self._started >= self.timeout:
             what = f"it ran longer than {self.timeout} s and ignored the interrupt"
         else:

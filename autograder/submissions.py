@@ -15,16 +15,18 @@ or more folders, or LMS-named entries), and the student id each gives:
 The LMS's own user id (Canvas user id, Moodle participant id, Blackboard username) is kept in lms_user_id: that is
 what identifies the student to the LMS. Of several attempts, the newest is graded.
 
-Names are text whatever bytes they come as: a folder's name that is not UTF-8 is read as Windows-1252 (Latin-1 for
-the five bytes it leaves undefined); a zip entry's name, as UTF-8 when the zip flags it so or its bytes are UTF-8,
-else as the zip's old code page, CP437, which every byte sequence is (a name flagged UTF-8 that is not is read so
-too, with a note); then put in Unicode's composed form (NFC), so that a name reads the same from every system.
+Names are text whatever bytes they come as, each name of a path on its own (a folder made on one system may hold a
+file from another): a folder's or file's name that is not UTF-8 is read as Windows-1252 (Latin-1 for the five bytes
+it leaves undefined); a zip entry's, as UTF-8 when the zip flags it so or its bytes are UTF-8, else as the zip's old
+code page, CP437, which every byte sequence is (a name flagged UTF-8 that is not is read so too, with a note); then
+put in Unicode's composed form (NFC), so that a name reads the same from every system.
 Where they are shown, their invisible characters are escaped (autograder/inert.py).
 
-An id keeps ASCII letters, digits and . _ - @ + =; anything else becomes _, leading dots go, it is cut at 100
-characters, and a note tells when this changed it. Ids are unique regardless of case, and none is the name another
-student's id is made from: a student whose id is taken gets "-" and 8 hex digits of a hash of its LMS and name,
-which stay the same from one download to the next, and a note.
+An id keeps ASCII letters, digits and . _ - @ + =. A name with anything else, leading dots or more than 100
+characters is made safe (_ for each other character, no leading dot, cut) and given "-" and 8 hex digits of a hash
+of its LMS and name, with a note: its id is then the same in every download, whoever else is in it. Ids are unique
+regardless of case, and none is the name another student's id is made from: a student whose safe name is taken
+gets the hash too, and a note.
 
 read_batch also gives the root entries that are no student (Batch.skipped), for the command to mention them;
 read_submissions gives the students only.
@@ -34,6 +36,7 @@ import contextlib
 import functools
 import hashlib
 import io
+import itertools
 import lzma
 import os
 import re
@@ -245,12 +248,21 @@ def _folder_entries(folder: Path, limits: SubmissionLimits) -> list[_Entry]:
 
 def _folder_name(name: str) -> tuple[str, str]:
     """A path of the file system as text (Linux gives bytes that are not UTF-8 as surrogates), and how it was read."""
-    raw = os.fsencode(name)
-    try:
-        return unicodedata.normalize("NFC", raw.decode("utf-8")), ""
-    except UnicodeDecodeError:
-        read = unicodedata.normalize("NFC", _windows_1252(raw))
-        return read, f"the name {read!r} is not UTF-8: read as Windows-1252"
+    read, odd = _decoded_path(os.fsencode(name), _windows_1252)
+    return read, f"the name {odd[0]!r} is not UTF-8: read as Windows-1252" if odd else ""
+
+
+def _decoded_path(raw: bytes, fallback: Callable[[bytes], str]) -> tuple[str, list[str]]:
+    """raw, a path, as text, one name at a time (a folder made on one system may hold a file from another): UTF-8
+    where a name is, else fallback; in composed form (NFC). Also the names read by fallback."""
+    names, odd = [], []
+    for component in raw.split(b"/"):
+        try:
+            names.append(component.decode("utf-8"))
+        except UnicodeDecodeError:
+            names.append(fallback(component))
+            odd.append(unicodedata.normalize("NFC", names[-1]))
+    return unicodedata.normalize("NFC", "/".join(names)), odd
 
 
 def _windows_1252(raw: bytes) -> str:
@@ -355,8 +367,7 @@ def _zip_name(info: zipfile.ZipInfo, flags_cleared: frozenset[str]) -> tuple[str
         note = f"the zip flags the name {name!r} as UTF-8, which it is not: read as CP437"
         return unicodedata.normalize("NFC", name), note
     if not info.flag_bits & UTF8_FLAG and not name.isascii():
-        with contextlib.suppress(UnicodeError):
-            name = name.encode("cp437").decode("utf-8")
+        return _decoded_path(name.encode("cp437"), lambda raw: raw.decode("cp437"))[0], ""
     return unicodedata.normalize("NFC", name), ""
 
 
@@ -490,21 +501,21 @@ def _add_blackboard(items: list[tuple[_Entry, lms.LmsEntry]], students: dict[tup
 
 def _assign_ids(students: list[_Student]) -> None:
     """A safe id for each student, unique regardless of case and never the basis of another student's id (their
-    folder's name, say), and a note for each id that is not its basis."""
+    folder's name, say), and a note for each id that is not its basis. A name that is not safe always gets its
+    hash: its id then depends on it alone, not on which other students a download holds."""
     taken: set[str] = set()
     bases = {_safe_id(student.basis).casefold() for student in students}
     for student in sorted(students, key=lambda s: (_safe_id(s.basis) != s.basis, s.lms, s.basis)):
-        wanted = _safe_id(student.basis)
-        if wanted != student.basis:
-            student.notes.append(f"student id {wanted}: {student.basis!r} is not a safe folder name ({SAFE_ID})")
+        safe = _safe_id(student.basis)
         digest = hashlib.sha256(f"{student.lms}:{student.basis}".encode()).hexdigest()[:8]
-        unique, tries = wanted, 1
-        while unique.casefold() in taken or (unique != wanted and unique.casefold() in bases):
-            tries += 1
-            suffix = f"-{digest}" if tries == 2 else f"-{digest}-{tries}"
-            unique = wanted[: MAX_ID_LENGTH - len(suffix)] + suffix
-        if unique != wanted:
-            student.notes.append(f"student id {unique}: another student has the id {wanted}")
+        suffixes = itertools.chain([f"-{digest}"], (f"-{digest}-{tries}" for tries in itertools.count(3)))
+        hashed = (safe[: MAX_ID_LENGTH - len(suffix)] + suffix for suffix in suffixes)
+        ids = itertools.chain([safe] if safe == student.basis else [], hashed)
+        unique = next(i for i in ids if i.casefold() not in taken and (i == safe or i.casefold() not in bases))
+        if safe != student.basis:
+            student.notes.append(f"student id {unique}: {student.basis!r} is not a safe folder name ({SAFE_ID})")
+        elif unique != safe:
+            student.notes.append(f"student id {unique}: another student has the id {safe}")
         taken.add(unique.casefold())
         student.student_id = unique
 

@@ -92,6 +92,7 @@ class RunningJudge:
     def __init__(self, sandbox: Sandbox, archive: Path, setup: list[dict], assignment: Assignment) -> None:
         events_read, events_write = os.pipe()
         replies_read, replies_write = os.pipe()
+        self.sandbox, self.memory_kills = sandbox, sandbox.memory_kills()
         command = [sys.executable, "-I", f"{GRADER}/judge.py", "--events-fd", str(events_write)]
         command += ["--replies-fd", str(replies_read)]
         with sandbox.prepare(command, judge_mounts(archive, sandbox.file_size_limit, assignment)) as launch:
@@ -116,6 +117,9 @@ class RunningJudge:
         """One line of JSON on the judge's stdin: first the set-up cells, then the cells to judge."""
         self.process.stdin.write(json.dumps(message).encode() + b"\n")
         self.process.stdin.flush()
+
+    def went_over_memory(self) -> bool:
+        return self.sandbox.memory_kills() > self.memory_kills
 
     def stop(self, grace: float = 0.0) -> int | None:
         """Kill the judge (and its whole sandbox) if it still runs after grace seconds; its exit status."""
@@ -201,6 +205,7 @@ class Supervisor:
             # A judge that ended by itself is given a moment to exit, so that its exit status says why.
             returncode = judge.stop(grace=0.0 if state["timed_out"] else 5.0)
         if not finished:
+            state["over_memory"] = judge.went_over_memory()
             self._record_stop(state, returncode)
         return finished
 
@@ -296,6 +301,8 @@ class Supervisor:
         if state["timed_out"]:
             limit = self.settings.cell_timeout if state["ready"] else self.settings.startup_timeout
             how = f"did not finish within {limit} s"
+        elif state.get("over_memory"):
+            how = f"went over the memory limit ({self.sandbox.memory_limit_text()})"
         else:
             how = f"stopped the judge ({exit_reason(returncode)})"
         if calling:

@@ -31,6 +31,7 @@ from autograder.fixtures import (
 )
 from autograder.grading import GradingRun, grade
 from autograder.sandbox import MIB
+from tests.helpers import hashed_id
 
 # The batch is graded once, in the first test that needs it: 10-15 min.
 pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(2400)]
@@ -155,6 +156,7 @@ EXPECTED_NOTES = {
         "the cells after it did not run"
     ],
 }
+FORMULA_ID = hashed_id("=HYPERLINK__http_", '=HYPERLINK("http:')
 UNREADABLE = {
     "not_json": "is not a notebook (not JSON: Expecting property name enclosed in double quotes at line 1 column 2)",
     "empty_file": "serving_keras_resnet.ipynb is empty",
@@ -163,7 +165,7 @@ UNREADABLE = {
     "wrong_name": "no serving_keras_resnet.ipynb (found homework.ipynb)",
     "zip_bomb": "serving_keras_resnet.ipynb is 100 MiB; the limit is 20 MiB",
     # '=HYPERLINK("http://example.com")/...': the slashes make folders, the student is the top one
-    "'=HYPERLINK__http_": "serving_keras_resnet.ipynb is empty",  # as a spreadsheet shows the id
+    "'" + FORMULA_ID: "serving_keras_resnet.ipynb is empty",  # as a spreadsheet shows the id
 }
 
 
@@ -343,7 +345,7 @@ def test_unreadable_submissions_are_named_with_the_reason_and_graded_0(batch, st
 
 def test_a_spreadsheet_never_reads_a_student_id_as_a_formula(batch) -> None:
     run, rows, _ = batch
-    formula = "=HYPERLINK__http_"
+    formula = FORMULA_ID
     assert formula not in rows and "'" + formula in rows
     assert f",'{formula}," in run.grades_csv.read_text()
 

@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from traitlets.config import Config
 
 from autograder import REPO
 from autograder.assignment import find
 from autograder.grading import load_course_config
 from autograder.probing import probe_sandboxes
-from autograder.sandbox import Mounts, Sandbox, started
+from autograder.sandbox import MIB, Mounts, Sandbox, started
 from autograder.supervisor import judge_mounts
 
 PLANTED_VARIABLE = "AUTOGRADER_PLANTED_SECRET"
@@ -130,6 +131,19 @@ def test_a_sandbox_and_all_it_starts_run_in_its_workers_control_groups(tmp_path)
             joined = {int(pid) for pid in (folder / "cgroup.procs").read_text().split()}
             assert tree <= joined, (folder, tree - joined)
     assert len(tree) >= 4
+
+
+def test_a_process_killed_for_its_group_s_memory_is_counted(tmp_path) -> None:
+    """The kernel kills a sandboxed process whose group holds more than its memory limit: the group's count of such
+    kills grows, which is how a note tells "went over its memory limit" from a crash."""
+    sandbox = Sandbox(config=Config({"Sandbox": {"group_memory_limit": 256 * MIB}}))
+    before = sandbox.memory_kills()
+    command = [sys.executable, "-c", "kept = b'x' * (600 << 20)"]  # within the per-process limit, over the group's
+    with started(sandbox, command, Mounts(workdir="/tmp", tmpfs={"/tmp": 1 << 20})) as process:
+        process.wait(timeout=60)
+    assert process.returncode not in (0, None)
+    assert sandbox.memory_kills() == before + 1
+    assert sandbox.memory_limit_text() == "256 MiB for its kernel and judge together"
 
 
 def members(group) -> set[int]:

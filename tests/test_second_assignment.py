@@ -28,6 +28,7 @@ TIES_REVERSED = (
     "def top_words(counts, k):\n    return sorted(counts.items(), key=lambda item: item[1], reverse=True)[:k]"
 )
 SLEEPY = "\nimport time\n\ntime.sleep(60)"  # after its definition: the cell is cut by the assignment's 20 s limit
+HOG = "\nkept = b'x' * (3 << 30)"  # within a process's limit (6 GiB), over the assignment's memory (2 GiB)
 
 
 def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -60,6 +61,7 @@ def graded(tmp_path_factory) -> tuple[dict[str, dict], Path]:
         "solution": solution,
         "ties_reversed": answered(solution, "part2", TIES_REVERSED),
         "sleepy": answered(solution, "part1", cell(solution, "part1").source + SLEEPY),
+        "hog": answered(solution, "part1", cell(solution, "part1").source + HOG),
     }
     run = grade(write(scratch / "first", first), scratch / "out1", show_progress=False, assignment=assignment, jobs=2)
     release = nbformat.read(scratch / "out1" / "course" / "release" / "word_stats" / NOTEBOOK, as_version=4)
@@ -111,7 +113,8 @@ def test_the_untouched_release_scores_0_and_says_which_blank_to_fill(graded) -> 
 @GRADES
 def test_the_assignment_s_limits_apply(graded) -> None:
     """Its [limits] cell = 20: a cell that sleeps 60 s (within the default limit, 120 s) is cut; its functions,
-    defined before the sleep, count."""
+    defined before the sleep, count. Its memory = 2048: a kernel that holds 3 GiB is stopped, and the note says
+    why."""
     rows, scratch = graded
     sleepy = nbformat.read(scratch / "out1" / "course" / "autograded" / "sleepy" / "word_stats" / NOTEBOOK, 4)
     assert [output.get("ename") for output in cell(sleepy, "part1").outputs] == [
@@ -119,6 +122,11 @@ def test_the_assignment_s_limits_apply(graded) -> None:
         "CellTimeoutError",
     ]
     assert rows["sleepy"]["score"] == "30.0"
+    assert (rows["hog"]["score"], rows["hog"]["note"]) == (
+        "0.0",
+        "grading stopped in cell 3: the notebook's kernel went over its memory limit (2048 MiB for its kernel and "
+        "judge together) and was stopped; the cells after it did not run",
+    )
 
 
 def test_the_histogram_spans_the_assignment_s_maximum() -> None:

@@ -1,7 +1,6 @@
 """Reading a batch of submissions: every layout an instructor downloads or assembles, and every odd entry one
 student can bring, must end as that student's outcome (or one clear error for a batch that is no batch)."""
 
-import hashlib
 import os
 import re
 import stat
@@ -21,6 +20,7 @@ from autograder.submissions import (
     read_batch,
     read_submissions,
 )
+from tests.helpers import hashed_id
 
 NB = "serving_keras_resnet.ipynb"
 SMALL = SubmissionLimits(max_notebook_bytes=1000)
@@ -323,26 +323,37 @@ def test_unsafe_and_colliding_ids_are_made_safe_and_unique(tmp_path) -> None:
     names = ["John Smith", "John_Smith", '=HYPERLINK("x")', "Alice", "alice", "x" * 150, "bell\x07"]
     folder = write_folder(tmp_path / "s", {f"{name}/{NB}": name.encode() for name in names})
     submissions = read_submissions(folder, NB)
-    ids = [submission.student_id for submission in submissions]
-    suffixed = [student_id for student_id in ids if re.fullmatch(r"(John_Smith|alice)-[0-9a-f]{8}", student_id)]
-    assert ids == sorted(["John_Smith", "=HYPERLINK__x__", "Alice", "x" * 100, "bell_", *suffixed])
-    john, alice = sorted(suffixed)
+    ids = {submission.notebook.decode(): submission.student_id for submission in submissions}
+    hashed = {
+        name: re.fullmatch(rf"({re.escape(safe)})-[0-9a-f]{{8}}", ids[name])
+        for name, safe in [
+            ("John Smith", "John_Smith"),
+            ('=HYPERLINK("x")', "=HYPERLINK__x__"),
+            ("alice", "alice"),
+            ("x" * 150, "x" * 91),
+            ("bell\x07", "bell_"),
+        ]
+    }
+    assert all(hashed.values()), ids
+    assert (ids["John_Smith"], ids["Alice"]) == ("John_Smith", "Alice")
     notes = {submission.notebook: submission.notes for submission in submissions}
     assert notes == {
-        b"John Smith": [
-            renamed("John_Smith", "John Smith"),
-            f"student id {john}: another student has the id John_Smith",
-        ],
+        b"John Smith": [renamed(ids["John Smith"], "John Smith")],
         b"John_Smith": [],
-        b'=HYPERLINK("x")': [renamed("=HYPERLINK__x__", '=HYPERLINK("x")')],
+        b'=HYPERLINK("x")': [renamed(ids['=HYPERLINK("x")'], '=HYPERLINK("x")')],
         b"Alice": [],
-        b"alice": [f"student id {alice}: another student has the id alice"],
-        b"x" * 150: [renamed("x" * 100, "x" * 150)],
-        b"bell\x07": [renamed("bell_", "bell\x07")],
+        b"alice": [f"student id {ids['alice']}: another student has the id alice"],
+        b"x" * 150: [renamed(ids["x" * 150], "x" * 150)],
+        b"bell\x07": [renamed(ids["bell\x07"], "bell\x07")],
     }
     assert read_submissions(folder, NB) == submissions, "ids are stable from one reading to the next"
 
-    # A student whose own name is the suffixed id keeps it; the renamed student gets one more suffix.
+    # An unsafe name's id is its own, whoever else a download holds: the same without John_Smith.
+    alone = write_folder(tmp_path / "alone", {f"John Smith/{NB}": b"John Smith"})
+    assert [submission.student_id for submission in read_submissions(alone, NB)] == [ids["John Smith"]]
+
+    # A student whose own name is the hashed id keeps it; the renamed student gets one more suffix.
+    john = ids["John Smith"]
     write_folder(folder, {f"{john}/{NB}": b"squatter"})
     again = {submission.notebook: submission.student_id for submission in read_submissions(folder, NB)}
     assert (again[b"squatter"], again[b"John Smith"]) == (john, f"{john}-3")
@@ -354,7 +365,7 @@ def test_a_slash_in_a_zip_name_separates_folders_and_never_reaches_an_id(tmp_pat
     )
     submissions = read_submissions(archive, NB)
     assert [(s.student_id, s.notebook, s.notes) for s in submissions] == [
-        ("John_Smith", b"1", [renamed("John_Smith", "John Smith")]),
+        (hashed_id("John_Smith", "John Smith"), b"1", [renamed(hashed_id("John_Smith", "John Smith"), "John Smith")]),
         ("dot.", b"3", []),
         ("john", b"2", [f"graded smith/{NB}, which is in a subfolder"]),
     ]
@@ -411,6 +422,13 @@ def test_blackboard_usernames_split_prefixes_by_what_the_batch_reveals() -> None
     # Without receipts, the assignment is what all prefixes share; for a single prefix, the last underscore splits.
     assert lms.blackboard_usernames({"HW_1_jdoe", "HW_1_jdoe2"}, {}) == {"HW_1_jdoe": "jdoe", "HW_1_jdoe2": "jdoe2"}
     assert lms.blackboard_usernames({"Lab_3_jdoe"}, {}) == {"Lab_3_jdoe": "jdoe"}
+    # Of two assignment names receipts reveal, the longer one that a prefix starts with splits it.
+    known = {"HW_jdoe": "jdoe", "HW_1_amy": "amy"}
+    assert lms.blackboard_usernames({*known, "HW_1_a_b"}, known) == {
+        "HW_jdoe": "jdoe",
+        "HW_1_amy": "amy",
+        "HW_1_a_b": "a_b",
+    }
 
 
 def test_canvas_download(tmp_path) -> None:
@@ -557,10 +575,11 @@ def test_a_blackboard_username_is_made_a_safe_id(tmp_path) -> None:
         ],
     )
     (submission,) = read_submissions(archive, NB)
+    j_doe = hashed_id("j.doe_", "j.doe!", "blackboard")
     assert submission == Submission(
-        "j.doe_",
+        j_doe,
         b"jd",
-        notes=[renamed("j.doe_", "j.doe!")],
+        notes=[renamed(j_doe, "j.doe!")],
         lms="blackboard",
         lms_user_id="j.doe!",
         name="Jane Doe",
@@ -651,8 +670,9 @@ def test_moodle_download(tmp_path) -> None:
 def test_a_single_moodle_folder_in_a_wrapper_is_read_through_it(tmp_path) -> None:
     archive = write_zip(tmp_path / "m.zip", [(f"download/Zoë Ünal_42_assignsubmission_file_/{NB}", b"zoe")])
     (submission,) = read_submissions(archive, NB)
-    assert (submission.student_id, submission.name, submission.lms_user_id) == ("Zo___nal_42", "Zoë Ünal", "42")
-    assert submission.notes == [renamed("Zo___nal_42", "Zoë_Ünal_42")]
+    zoe = hashed_id("Zo___nal_42", "Zoë_Ünal_42", "moodle")
+    assert (submission.student_id, submission.name, submission.lms_user_id) == (zoe, "Zoë Ünal", "42")
+    assert submission.notes == [renamed(zoe, "Zoë_Ünal_42")]
 
 
 # Limits, damage and batches that are no batch
@@ -834,11 +854,11 @@ def test_too_many_entries_or_too_big_a_zip_is_an_error(tmp_path) -> None:
 
 def test_no_id_is_another_students_folder_name(tmp_path) -> None:
     """Ann and ann collide; the suffixed id ann-<hash> would be the name of a third student's folder: never."""
-    digest = hashlib.sha256(b":ann").hexdigest()[:8]
-    names = ["Ann", "ann", f"ann-{digest}"]
+    taken = hashed_id("ann", "ann")
+    names = ["Ann", "ann", taken]
     folder = write_folder(tmp_path / "s", {f"{name}/{NB}": name.encode() for name in names})
     ids = {submission.notebook.decode(): submission.student_id for submission in read_submissions(folder, NB)}
-    assert ids == {"Ann": "Ann", "ann": f"ann-{digest}-3", f"ann-{digest}": f"ann-{digest}"}
+    assert ids == {"Ann": "Ann", "ann": f"{taken}-3", taken: taken}
 
 
 def test_a_folder_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path) -> None:
@@ -849,9 +869,10 @@ def test_a_folder_name_that_is_not_utf8_is_read_as_windows_1252(tmp_path) -> Non
     with open(os.path.join(jose, NB.encode()), "wb") as notebook:
         notebook.write(b"jose")
     submissions = by_id(read_submissions(root, NB))
-    assert submissions["bob"].notebook == b"bob" and submissions["Jos___"].notebook == b"jose"
-    assert submissions["Jos___"].notes[0] == "the name 'José \\x81' is not UTF-8: read as Windows-1252"
-    assert submissions["Jos___"].source == f"José \x81/{NB}"
+    jose_id = hashed_id("Jos___", "José \x81")
+    assert submissions["bob"].notebook == b"bob" and submissions[jose_id].notebook == b"jose"
+    assert submissions[jose_id].notes[0] == "the name 'José \\x81' is not UTF-8: read as Windows-1252"
+    assert submissions[jose_id].source == f"José \x81/{NB}"
 
 
 def zip_with_raw_names(path: Path, names: dict[bytes, bool]) -> Path:
@@ -915,3 +936,32 @@ def test_an_entry_named_with_a_nul_cannot_stand_in_for_the_notebook(tmp_path) ->
     archive.write_bytes(archive.read_bytes().replace(f"{NB}XQQ".encode(), f"{NB}\0QQ".encode()))
     [alice] = read_submissions(archive, NB)
     assert alice.notebook == b"the real one"
+
+
+class RawName(zipfile.ZipInfo):
+    """A zip entry whose name is written as these bytes, unflagged, whatever they are."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(raw.decode("cp437"))
+        self.raw = raw
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # zipfile's own name
+        return self.raw, self.flag_bits
+
+
+def test_each_name_of_a_path_is_decoded_on_its_own(tmp_path) -> None:
+    """A folder named in UTF-8 holding a folder named in Latin-1 (made on another system) is one student, in a
+    folder and in a zip: read whole, the path would be Windows-1252 from its first name, another student's."""
+    path = "Zoë".encode() + b"/r\xe9sum\xe9/" + NB.encode()
+    root = tmp_path / "s"
+    os.makedirs(os.path.dirname(os.path.join(os.fsencode(root), path)))
+    Path(os.fsdecode(os.path.join(os.fsencode(root), path))).write_bytes(b"zoe")
+    archive = tmp_path / "z.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(RawName("Zoë/".encode()), b"")
+        zipped.writestr(RawName(path), b"zoe")
+    for batch, read_as in ((root, "résumé"), (archive, "rΘsumΘ")):
+        (submission,) = read_submissions(batch, NB)
+        assert (submission.notebook, submission.source) == (b"zoe", f"Zoë/{read_as}/{NB}")
+        assert submission.student_id == hashed_id("Zo_", "Zoë")
+    assert read_submissions(root, NB)[0].notes[:1] == ["the name 'résumé' is not UTF-8: read as Windows-1252"]
