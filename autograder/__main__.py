@@ -6,11 +6,13 @@ import sys
 from pathlib import Path
 
 from autograder import REPO
-from autograder.assignment import available, find, loadable
-from autograder.grading import GradingRun, grade, load_course_config
-from autograder.inert import inert
+from autograder.course.assignment import available, find, loadable
+from autograder.grading.course_folder import load_course_config
+from autograder.grading.results import GradingRun
+from autograder.grading.run import grade
 from autograder.probing import probe_sandboxes
 from autograder.release import check_all, release_all
+from autograder.report.inert import inert
 
 
 def main(argv: list[str] | None = None) -> int:

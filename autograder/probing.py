@@ -1,4 +1,5 @@
-"""Probe what the grader's sandboxes allow, from inside them (autograder/probe.py), the way grading starts them."""
+"""Probe what the grader's sandboxes allow, from inside them (autograder/inside/probe.py), the way grading starts
+them."""
 
 import dataclasses
 import json
@@ -10,14 +11,14 @@ from pathlib import Path
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from autograder import REPO
-from autograder.assignment import Assignment, released_beside
-from autograder.handin_contract import GRADER
-from autograder.sandbox import Mounts, Sandbox, started
-from autograder.sandboxed_kernel import SandboxedKernelManager
-from autograder.supervisor import judge_mounts
+from autograder.course.assignment import Assignment, released_beside
+from autograder.grading.sandboxed_kernel import SandboxedKernelManager
+from autograder.grading.supervisor import judge_mounts
+from autograder.inside import INSIDE
+from autograder.inside.handin_contract import GRADER
+from autograder.sandbox.launch import Mounts, Sandbox, started
 
-PROBE = REPO / "autograder" / "probe.py"
+PROBE = INSIDE / "probe.py"
 INSIDE = f"{GRADER}/probe.py"
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 
 from autograder import REPO
-from autograder.assignment import SOLUTIONS, Assignment, loadable
-from autograder.grading import grade
+from autograder.course.assignment import SOLUTIONS, Assignment, loadable
+from autograder.grading.run import grade
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from pathlib import Path
 import nbformat
 
 from autograder import NOTEBOOK, SOLUTION
-from autograder.grading import GradingRun, StudentResult, default_jobs, grade
+from autograder.grading.results import GradingRun, StudentResult
+from autograder.grading.run import grade
+from autograder.grading.workers import default_jobs
 from bench.stats import figure
 
 
@@ -62,8 +64,8 @@ def grading(serial: int, batches: tuple[int, ...], plain_seconds: float | None, 
 
 
 def breakdown(results: list[StudentResult]) -> dict[str, dict]:
-    """Each grading step's seconds (autograder/step_times.py) over the submissions graded one at a time: the whole
-    steps first, which add up to a submission's time, then their parts, slowest first."""
+    """Each grading step's seconds (autograder/report/step_times.py) over the submissions graded one at a time: the
+    whole steps first, which add up to a submission's time, then their parts, slowest first."""
     steps = {step for result in results for step in result.steps}
     figures = {step: figure([result.steps.get(step, 0.0) for result in results], 2) for step in steps}
     order = sorted(steps, key=lambda step: (": " in step, -figures[step]["median"]))

@@ -14,7 +14,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from autograder import REPO
-from autograder.fixtures import filled_release
+from autograder.fixtures.notebooks import filled_release
 from bench.stats import figure
 
 # Which cells make up each part of the breakdown, by cell id; every other code cell counts as "tests".

@@ -19,7 +19,7 @@ CELL_TIMEOUT = 300
 
 
 def hashed_id(safe: str, basis: str, lms: str = "") -> str:
-    """The id of a student whose name is not safe (autograder/submissions.py): the safe name, "-" and the hash of
+    """The id of a student whose name is not safe (autograder/intake/submissions.py): the safe name, "-" and the hash of
     its LMS and name."""
     return f"{safe}-{hashlib.sha256(f'{lms}:{basis}'.encode()).hexdigest()[:8]}"
 

@@ -1,4 +1,4 @@
-"""An assignment is a folder (autograder/assignment.py): copied under a new name into another course, it is
+"""An assignment is a folder (autograder/course/assignment.py): copied under a new name into another course, it is
 released and graded with no change to the grader; a mistake in its settings is an error that says where."""
 
 import copy
@@ -13,9 +13,9 @@ import pytest
 
 from autograder import REPO, SOLUTION
 from autograder.__main__ import main
-from autograder.assignment import SETTINGS_FILE, AssignmentError, find, load, loadable
-from autograder.assignment_schema import settings_table
-from autograder.fixtures import MUTANTS, apply_edits
+from autograder.course.assignment import SETTINGS_FILE, AssignmentError, find, load, loadable
+from autograder.course.assignment_schema import settings_table
+from autograder.fixtures.notebooks import MUTANTS, apply_edits
 from tests.helpers import VENV_BIN
 from tests.test_autograder import CELL_TIMEOUT, EXPECTED_FAILURES, GRADED_CELLS
 

@@ -18,7 +18,7 @@ import pytest
 from traitlets.config import Config
 
 from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO, SOLUTION
-from autograder.fixtures import (
+from autograder.fixtures.notebooks import (
     ACTIVE_GRADE_ID,
     CORRECT_VARIANTS,
     GRAPH_ATTACKS,
@@ -29,8 +29,9 @@ from autograder.fixtures import (
     write_batch_zip,
     write_fixtures,
 )
-from autograder.grading import GradingRun, grade
-from autograder.sandbox import MIB
+from autograder.grading.results import GradingRun
+from autograder.grading.run import grade
+from autograder.sandbox.launch import MIB
 from tests.helpers import hashed_id
 
 # The batch is graded once, in the first test that needs it: 10-15 min.
@@ -120,7 +121,7 @@ EXPECTED_FAILURES = {
     "dressed_up": set(),  # its markdown would run in the pages that show it: it is shown inert
     "nbformat_3": set(),
     "fake_servable": ALL - EXPORT,  # a made-up servable, with the right signatures around it: Part 6's points
-    # Entries of LMS downloads and odd folders (autograder/fixtures.py: LMS_AND_ODD_ENTRIES), all the release.
+    # Entries of LMS downloads and odd folders (autograder/fixtures/notebooks.py: LMS_AND_ODD_ENTRIES), all the release.
     "smithjohn_12345": ALL,
     "John_Smith_123456": ALL,
     "jdoe": ALL,
@@ -436,7 +437,7 @@ def test_sandbox_limits_stop_disk_memory_and_process_hogs(batch) -> None:
 def test_forged_modules_in_the_submission_are_never_imported(batch) -> None:
     run, rows, _ = batch
     planted = attack_output(run, "hostile_forged_judge")
-    assert "planted ./autograder/judge.py" in planted and "blocked: /grader/judge.py" in planted
+    assert "planted ./autograder/inside/judge.py" in planted and "blocked: /grader/judge.py" in planted
     assert "FORGED CODE RAN" not in every_output(run)
     assert rows["hostile_forged_judge"]["score"] == "0.0"
 

@@ -14,7 +14,7 @@ from autograder import SOLUTION
 pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(1800)]
 
 SECTIONS = list(bench.SECTIONS)
-# The whole steps of grading a submission, which add up to its time (autograder/step_times.py).
+# The whole steps of grading a submission, which add up to its time (autograder/report/step_times.py).
 GRADING_STEPS = {
     "kernel start and stop",
     "notebook in the kernel",

@@ -24,8 +24,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO
-from autograder.fixtures import MUTANTS, RAW_BANNER, TAKEN_ID, dressed_up, filled_release
-from autograder.grading import grade
+from autograder.fixtures.notebooks import MUTANTS, RAW_BANNER, TAKEN_ID, dressed_up, filled_release
+from autograder.grading.run import grade
 from tests.helpers import VENV_BIN, offline_env, unused_loopback_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by make setup: Playwright's own download is never used
@@ -340,8 +340,8 @@ ON_TOP = """element => {
 
 def test_a_submission_cannot_dress_up_its_score_in_the_feedback_page_or_formgrader(tmp_path, page) -> None:
     """A submission whose raw cell lays a fixed "Score: 999.0 / 100.0" banner in the page's own classes over the
-    score (autograder/fixtures.py: dressed_up), graded by `grade`: in its feedback page, and in Formgrader (the
-    instructor's JupyterLab started in the run's course folder, as the README says), the score a person sees is the
+    score (autograder/fixtures/notebooks.py: dressed_up), graded by `grade`: in its feedback page, and in Formgrader
+    (the instructor's JupyterLab started in the run's course folder, as the README says), the score a person sees is the
     grader's and the banner is text in the notebook's flow, below it."""
     submissions = tmp_path / "submissions"
     (submissions / "dressed_up").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Grading on a Dask cluster (autograder/cluster.py): a real `dask scheduler` and two `dask worker` processes on
+"""Grading on a Dask cluster (autograder/grading/cluster.py): a real `dask scheduler` and two `dask worker` processes on
 loopback. The grades equal a local run's, cell by cell; a worker killed while it grades loses nothing and counts
 nothing twice; a scheduler that does not answer is a one-line error that names its address."""
 
@@ -19,8 +19,9 @@ import pytest
 
 from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
 from autograder.__main__ import main
-from autograder.fixtures import with_answers
-from autograder.grading import GradingRun, grade
+from autograder.fixtures.notebooks import with_answers
+from autograder.grading.results import GradingRun
+from autograder.grading.run import grade
 from tests.helpers import VENV_BIN, unused_loopback_port
 
 pytestmark = pytest.mark.class_scale
@@ -143,7 +144,7 @@ def test_grades_on_the_cluster_equal_a_local_run_cell_by_cell(cluster, batch, lo
 
 
 def profiling_workers(cluster: Cluster) -> list[str]:
-    """The workers whose statistical profiler runs (autograder/cluster.py: GradingWorker turns it off)."""
+    """The workers whose statistical profiler runs (autograder/grading/cluster.py: GradingWorker turns it off)."""
     from distributed import Client
 
     with Client(cluster.address, timeout="30s") as client:

@@ -9,8 +9,8 @@ from traitlets.config import Config
 
 from autograder import NOTEBOOK
 from autograder.__main__ import main
-from autograder.fixtures import stalling
-from autograder.grading import grade
+from autograder.fixtures.notebooks import stalling
+from autograder.grading.run import grade
 
 
 def test_a_notebook_is_stopped_at_its_time_limit_however_its_cells_share_it(tmp_path) -> None:

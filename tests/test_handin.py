@@ -1,6 +1,6 @@
-"""The hand-in (autograder/handin.py, run in the student's kernel) and its reader (autograder/handin_reader.py, run
-in the judge), end to end in this process: each kind of answer crosses as data, and whatever cannot be handed in
-arrives with its reason instead."""
+"""The hand-in (autograder/inside/handin.py, run in the student's kernel) and its reader
+(autograder/inside/handin_reader.py, run in the judge), end to end in this process: each kind of answer crosses as data,
+and whatever cannot be handed in arrives with its reason instead."""
 
 from pathlib import Path
 
@@ -9,8 +9,9 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from autograder.handin import hand_in, reply_for_judge
-from autograder.handin_reader import (
+from autograder.inside import INSIDE
+from autograder.inside.handin import hand_in, reply_for_judge
+from autograder.inside.handin_reader import (
     MESSAGE_BYTES_LIMIT,
     HandInError,
     JudgedFunction,
@@ -123,7 +124,7 @@ def test_the_notebook_s_own_trace_is_handed_in_when_it_takes_exactly_the_input(t
     assert bound["served_scalar"].variables == []
 
 
-WIRE = Path(__file__).parents[1] / "autograder" / "wire.py"
+WIRE = INSIDE / "wire.py"
 
 
 def in_this_process(namespace: dict, spec: dict):

@@ -3,10 +3,10 @@
 import csv
 
 from autograder.__main__ import summary
-from autograder.export import write_canvas_csv, write_csv
-from autograder.grading import GradingRun, StudentResult
-from autograder.inert import inert
-from autograder.notes import add_note, take_notes
+from autograder.grading.results import GradingRun, StudentResult
+from autograder.report.export import write_canvas_csv, write_csv
+from autograder.report.inert import inert
+from autograder.report.notes import add_note, take_notes
 
 FORGED = "x\x1b[2J\x1b[H\rGraded 4 of 4 submissions: all 100 of 100\u202e001/0\u2066\u200b\x85\u2028end"
 SHOWN = "x\\x1b[2J\\x1b[H\\rGraded 4 of 4 submissions: all 100 of 100\\u202e001/0\\u2066\\u200b\\x85\\u2028end"

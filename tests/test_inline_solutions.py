@@ -4,7 +4,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-from autograder.inline_solutions import ClearInlineSolutions, InlineSolutionError, blank_line
+from autograder.course.inline_solutions import ClearInlineSolutions, InlineSolutionError, blank_line
 
 
 @pytest.mark.parametrize(

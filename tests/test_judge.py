@@ -13,21 +13,23 @@ import pytest
 import tensorflow as tf
 from traitlets.config import Config
 
-from autograder.assignment import Assignment
-from autograder.handin import hand_in, reply_for_judge
-from autograder.supervisor import Judge, Supervisor
+from autograder.course.assignment import Assignment
+from autograder.grading.supervisor import Judge, Supervisor
+from autograder.inside import INSIDE
+from autograder.inside.handin import hand_in, reply_for_judge
 
 CELL_TIMEOUT = 10  # seconds: each cell here takes milliseconds, 300 MiB of output 1-2 s (the start is timed apart)
 HIDDEN = "HIDDEN-TEST-MARKER-7d1e"  # in every test's source: no verdict may ever show it
 JUDGE_SCRIPTS = Path(__file__).parent / "judge_scripts"  # what the cells below start as a new Python
-WIRE = Path(__file__).parents[1] / "autograder" / "wire.py"
+WIRE = INSIDE / "wire.py"
 
 
 EMPTY_VALUES = {"specs": {}, "numbers": {}, "paths": {}, "errors": {}}
 
 
 def handed_in(folder: Path, functions: dict, values: dict | None = None, arrays: dict | None = None) -> Path:
-    """A hand-in archive as autograder/handin.py writes it: the functions as a SavedModel, the values, the arrays."""
+    """A hand-in archive as autograder/inside/handin.py writes it: the functions as a SavedModel, the values, the
+    arrays."""
     module = tf.Module()
     for name, function in functions.items():
         setattr(module, name, function)

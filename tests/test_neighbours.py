@@ -1,6 +1,6 @@
 """No student can cost another a point: a correct notebook graded beside a submission that floods the machine with
 busy processes, each in a session of its own, scores full marks with no note, because each grading worker's
-sandboxes run in control groups of their own, with an equal share of the CPU (autograder/cgroups.py)."""
+sandboxes run in control groups of their own, with an equal share of the CPU (autograder/sandbox/cgroups.py)."""
 
 import os
 
@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from autograder import NOTEBOOK, SOLUTION
-from autograder.fixtures import hostile
-from autograder.grading import grade
+from autograder.fixtures.notebooks import hostile
+from autograder.grading.run import grade
 
 pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(1200)]
 

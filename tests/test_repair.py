@@ -24,9 +24,9 @@ from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
 from traitlets.config import Config
 
 from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, SOLUTION
-from autograder.feedback import ClearLockedHiddenTests
-from autograder.notes import take_notes
-from autograder.repair import RepairGradeMetadata
+from autograder.course.repair import RepairGradeMetadata
+from autograder.report.feedback import ClearLockedHiddenTests
+from autograder.report.notes import take_notes
 from tests.helpers import VENV_BIN
 
 # nbgrader's gradebook code raises harmless SAWarnings on each autograde

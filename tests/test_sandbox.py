@@ -1,4 +1,4 @@
-"""What the grading sandboxes really allow, asked from inside them (autograder/probe.py), as grading starts them:
+"""What the grading sandboxes really allow, asked from inside them (autograder/inside/probe.py), as grading starts them:
 who runs there, what can be written, mounted, read and reached, which environment and limits apply."""
 
 import contextlib
@@ -13,11 +13,11 @@ import pytest
 from traitlets.config import Config
 
 from autograder import REPO
-from autograder.assignment import find
-from autograder.grading import load_course_config
+from autograder.course.assignment import find
+from autograder.grading.course_folder import load_course_config
+from autograder.grading.supervisor import judge_mounts
 from autograder.probing import probe_sandboxes
-from autograder.sandbox import MIB, Mounts, Sandbox, started
-from autograder.supervisor import judge_mounts
+from autograder.sandbox.launch import MIB, Mounts, Sandbox, started
 
 PLANTED_VARIABLE = "AUTOGRADER_PLANTED_SECRET"
 # The judge's folders are writable only until it forbids itself every write, before it unpacks the hand-in.

@@ -15,10 +15,11 @@ import pytest
 
 from autograder import REPO
 from autograder.__main__ import main
-from autograder.assignment import load, released_beside
-from autograder.assignment_schema import Limits
-from autograder.blanks import defined_names, unfilled_reasons
-from autograder.grading import grade, score_bins
+from autograder.course.assignment import load, released_beside
+from autograder.course.assignment_schema import Limits
+from autograder.course.blanks import defined_names, unfilled_reasons
+from autograder.grading.grade_files import score_bins
+from autograder.grading.run import grade
 
 WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
 GRADES = pytest.mark.class_scale  # grades whole submissions, 8 times: with the class-scale tests

@@ -5,7 +5,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from autograder import SOLUTION
-from autograder.fixtures import MUTANTS, filled_release
+from autograder.fixtures.notebooks import MUTANTS, filled_release
 from tests.conftest import SolutionRun
 from tests.helpers import cell_by_id, cell_text, notebook_env, run_notebook
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import lms
-from autograder.submissions import (
+from autograder.intake import lms
+from autograder.intake.submissions import (
     SAFE_ID,
     Batch,
     Submission,

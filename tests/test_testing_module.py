@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from autograder import REPO, SOLUTION
-from autograder.fixtures import MUTANTS, apply_edits
+from autograder.fixtures.notebooks import MUTANTS, apply_edits
 from testing import test_helpers  # as a module: pytest must not collect its tests on the student's notebook
 
 MUTANT_FAILS = {

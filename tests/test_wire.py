@@ -1,5 +1,5 @@
-"""What crosses between the student's kernel and the judge (autograder/wire.py): every kind of value comes back as
-it went, and a text that is not a value, or holds more than it may, is refused with the reason."""
+"""What crosses between the student's kernel and the judge (autograder/inside/wire.py): every kind of value comes back
+as it went, and a text that is not a value, or holds more than it may, is refused with the reason."""
 
 import base64
 import io
@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
-from autograder.wire import WireError, decode, encode
+from autograder.inside.wire import WireError, decode, encode
 
 LIMIT = 1 << 20
 RESPONSE = "tensorflow_serving.apis.predict_pb2.PredictResponse"

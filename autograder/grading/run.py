@@ -1,0 +1,124 @@
+"""Grade a batch of submissions with nbgrader's own steps: generate_assignment, autograde, generate_feedback and
+export, in a course directory of their own, with every kernel sandboxed.
+
+Submissions are read as data, one student at a time (autograder/intake/submissions.py): a student whose submission
+cannot be read gets a note saying why and 0 points, and the rest of the batch goes on. Only each student's notebook
+is filed for grading, and only the graded notebook is kept. Submissions are graded by several worker processes at
+once (autograder/grading/workers.py), or on a Dask cluster (autograder/grading/cluster.py); nbgrader's SQLite
+gradebook takes their short writes one at a time."""
+
+import contextlib
+import functools
+import itertools
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
+from traitlets.config import Config
+
+from autograder.course.assignment import Assignment, find
+from autograder.course.assignment_schema import MIB
+from autograder.grading.course_folder import GradingCourse, check_outcome, prepare_course, put_venv_on_path
+from autograder.grading.grade_files import export, write_histogram
+from autograder.grading.one_submission import file_submission
+from autograder.grading.results import GradingRun, StudentResult, table_row
+from autograder.grading.workers import default_jobs, grade_each, memory_share
+from autograder.intake.submissions import SubmissionLimits, read_batch
+from autograder.sandbox.launch import check_tools
+
+JUDGE_MARGIN = 180  # seconds a submission's judge may take beyond one cell's limit, when a run sets that limit
+
+
+def grade(
+    submissions: Path,
+    out: Path,
+    show_progress: bool = True,
+    cell_timeout: int | None = None,
+    jobs: int | None = None,
+    limits: SubmissionLimits | None = None,
+    settings: Config | None = None,
+    assignment: Assignment | None = None,
+    scheduler: str | None = None,
+) -> GradingRun:
+    """Grade every student's notebook in submissions (a folder or a .zip, plain or as an LMS downloads it); write
+    reports to out.
+
+    cell_timeout overrides the configured limit, in seconds, on each cell of a submission, in its kernel and in
+    the judge; jobs is how many submissions are graded at once (default: one per core); limits bound what is read
+    from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say);
+    assignment is the one graded (default: the only one in solutions/); with scheduler, the address of a Dask
+    scheduler, each submission is graded on one of its workers (autograder/grading/cluster.py) instead of here.
+    """
+    started = time.monotonic()
+    put_venv_on_path()
+    warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    limits = limits or SubmissionLimits()
+    jobs = jobs or default_jobs()
+    if scheduler:
+        from autograder.grading.cluster import cluster_grader
+
+        graders = cluster_grader(scheduler)  # connects first: a cluster that is not there stops the run at once
+    else:
+        check_tools()
+        graders = contextlib.nullcontext(functools.partial(grade_each, jobs=jobs, memory=limits.grading_memory))
+    with graders as grade_submissions:
+        if not submissions.exists():
+            raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
+        assignment = assignment or find()
+        overrides = assignment.limits.config(assignment.limits_set)  # the assignment's own, unless the run sets others
+        if not scheduler:  # the workers here share this machine's memory: none may take more than its share
+            overrides.Sandbox.group_memory_limit = min(assignment.limits.memory * MIB, memory_share(jobs))
+        if cell_timeout:
+            overrides.Execute.timeout = cell_timeout
+            overrides.Judge.cell_timeout = cell_timeout
+            overrides.Judge.timeout = max(assignment.limits.judge, cell_timeout + JUDGE_MARGIN)
+        overrides.merge(settings or Config())
+        course = prepare_course(out / "course", assignment, overrides)
+        run = grade_batch(submissions, out, show_progress, limits, course, grade_submissions)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def grade_batch(
+    submissions: Path,
+    out: Path,
+    show_progress: bool,
+    limits: SubmissionLimits,
+    course: "GradingCourse",
+    grade_submissions: Callable[["GradingCourse", list["StudentResult"]], Iterator["StudentResult"]],
+) -> GradingRun:
+    """Read the batch, release the assignment in the course, file each readable notebook, grade them all with
+    grade_submissions (here, or on a cluster), then export the grades, the feedback and the chart."""
+    assignment = course.assignment
+    batch = read_batch(submissions, assignment.notebook_name, limits)
+    out.mkdir(parents=True, exist_ok=True)
+    api = course.api()
+    check_outcome(api.generate_assignment(assignment.name, force=True), "generate_assignment")
+
+    run = GradingRun(out, skipped=batch.skipped)
+    with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
+        for submission in batch.submissions:
+            gradebook.update_or_create_student(submission.student_id)
+        max_score = gradebook.find_assignment(assignment.name).max_score
+    results = [file_submission(course, submission, max_score, limits) for submission in batch.submissions]
+    unreadable = [result for result in results if result.problem]
+    readable = [result for result in results if not result.problem]
+    progress = tqdm(total=len(results), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
+    progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
+    for result in itertools.chain(unreadable, grade_submissions(course, readable)):
+        run.results.append(result)
+        progress.write(table_row(result))
+        progress.update()
+    progress.close()
+    run.results.sort(key=lambda result: result.student_id)
+
+    export(api, assignment, run)
+    write_histogram(run, assignment)
+    return run
