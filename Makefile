@@ -50,6 +50,7 @@ student-jupyter: $(VENV)/.installed
 	install -D -m 0644 autograder/jupyter/kernel.json $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/kernel.json
 	install -D -m 0644 autograder/jupyter/unfilled_blanks.py \
 		$(JUPYTER_PREFIX)/share/jupyter/kernels/python3/unfilled_blanks.py
+	install -D -m 0644 autograder/jupyter/parts.py $(JUPYTER_PREFIX)/share/jupyter/kernels/python3/parts.py
 	install -D -m 0644 autograder/jupyter/ipython_kernel_config.py \
 		$(JUPYTER_PREFIX)/share/jupyter/kernels/python3/ipython_kernel_config.py
 	install -D -m 0644 autograder/jupyter/student/labconfig/page_config.json \
@@ -64,12 +65,13 @@ instructor: setup
 		JUPYTERLAB_SETTINGS_DIR=$(HOME)/.jupyter/lab/user-settings \
 		JUPYTERLAB_WORKSPACES_DIR=$(HOME)/.jupyter/lab/workspaces $(BIN)/jupyter lab
 
-$(VENV)/.installed: requirements.txt constraints.txt
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]' \
 		|| { echo "Set PYTHON=/path/to/python3.11 (e.g. make setup PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --upgrade pip
 	$(BIN)/pip install -qq -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -qq --no-deps --no-build-isolation --editable .
 	touch $@
 
 demo: setup

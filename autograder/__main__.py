@@ -14,6 +14,8 @@ from autograder.probing import probe_sandboxes
 from autograder.release import check_all, release_all
 from autograder.report.inert import inert
 
+NOT_ALL_GRADED = 3  # exit status: the run finished, but some submissions could not be graded
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="Grade the course's notebooks.")
@@ -88,16 +90,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {inert(str(error))}", file=sys.stderr)
         return 2
     print(summary(run))
-    return 0
+    return NOT_ALL_GRADED if run.not_graded else 0
 
 
 def summary(run: GradingRun) -> str:
-    graded = [result for result in run.results if not result.problem]
+    graded = [result for result in run.results if not (result.problem or result.not_graded)]
+    kept = f" ({run.kept} kept from the earlier run in this folder)" if run.kept else ""
     lines = [
-        f"Graded {len(graded)} of {len(run.results)} submissions in {run.seconds:.0f} s.",
-        *(f"  {r.student_id}: 0 points, {r.note}" for r in run.results if r.problem),
-        *(f"  {r.student_id}: {r.note}" for r in run.results if r.notes and not r.problem),
+        f"Graded {len(graded)} of {len(run.results)} submissions in {run.seconds:.0f} s{kept}.",
+        *(f"  {r.student_id}: 0 points, {r.note}" for r in run.results if r.problem and not r.not_graded),
+        *(f"  {r.student_id}: {r.note}" for r in run.results if r.notes and not (r.problem or r.not_graded)),
     ]
+    if run.not_graded:
+        lines.append(
+            f"NOT GRADED: {len(run.not_graded)} submissions, through no fault of theirs; their scores are left empty "
+            "in the grade files. Run the same command again: it grades only these (and notebooks that changed)."
+        )
+        lines += [f"  {r.student_id}: {r.note}" for r in run.not_graded]
     if run.skipped:
         more = f" and {len(run.skipped) - 10} more" if len(run.skipped) > 10 else ""
         shown = ", ".join(inert(name, 200) for name in run.skipped[:10]) + more

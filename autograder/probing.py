@@ -12,6 +12,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from autograder.course.assignment import Assignment, released_beside
+from autograder.grading.judging import HAND_IN_MODULE
 from autograder.grading.sandboxed_kernel import SandboxedKernelManager
 from autograder.grading.supervisor import judge_mounts
 from autograder.inside import INSIDE
@@ -19,7 +20,7 @@ from autograder.inside.handin_contract import GRADER
 from autograder.sandbox.launch import Mounts, Sandbox, started
 
 PROBE = INSIDE / "probe.py"
-INSIDE = f"{GRADER}/probe.py"
+PROBE_INSIDE = f"{GRADER}/probe.py"  # where a sandbox sees it
 
 
 def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[int, ...] = ()) -> dict[str, dict]:
@@ -34,6 +35,7 @@ def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[in
         archive = Path(scratch, "handin.tar")
         archive.touch()
         kernel.handin_archive = str(archive)
+        kernel.handin_module = str(HAND_IN_MODULE)  # with its companions, as when grading
         kernel.mount_points = str(Path(scratch, "kernel-mounts"))
         kernel.readable, kernel.environment = assignment.readable, assignment.environment
         course = CourseDirectory(config=config)
@@ -46,8 +48,8 @@ def probe_sandboxes(config: Config, assignment: Assignment, host_ports: tuple[in
 
 
 def _report(sandbox: Sandbox, mounts: Mounts, host_ports: tuple[int, ...]) -> dict:
-    mounts.read_only[INSIDE] = str(PROBE)
-    command = [sys.executable, "-I", INSIDE, *map(str, host_ports)]
+    mounts.read_only[PROBE_INSIDE] = str(PROBE)
+    command = [sys.executable, "-I", PROBE_INSIDE, *map(str, host_ports)]
     with started(sandbox, command, mounts, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
         stdout, stderr = process.communicate(timeout=120)
     if process.returncode != 0:

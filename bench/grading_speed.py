@@ -8,10 +8,13 @@ from pathlib import Path
 import nbformat
 
 from autograder import NOTEBOOK, SOLUTION
+from autograder.course.assignment import load
 from autograder.grading.results import GradingRun, StudentResult
 from autograder.grading.run import grade
 from autograder.grading.workers import default_jobs
 from bench.stats import figure
+
+ASSIGNMENT = load(SOLUTION.parent)  # the course's, whatever else solutions/ holds
 
 
 def submissions(folder: Path, count: int) -> Path:
@@ -29,7 +32,7 @@ def graded(count: int, jobs: int, workdir: Path, done: dict[tuple[int, int], Gra
     if (count, jobs) not in done:
         name = f"{count}_by_{jobs}"
         folder = submissions(workdir / f"submissions_{name}", count)
-        run = grade(folder, workdir / f"graded_{name}", show_progress=False, jobs=jobs)
+        run = grade(folder, workdir / f"graded_{name}", show_progress=False, jobs=jobs, assignment=ASSIGNMENT)
         if any(result.score != result.max_score for result in run.results):
             raise RuntimeError(f"the solution did not earn full marks when grading {count}: see {run.grades_csv}")
         done[count, jobs] = run
@@ -84,7 +87,7 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
     out = workdir / f"graded_cluster_{count}"
 
     def here() -> GradingRun:
-        return grade(folder, out, show_progress=False, jobs=jobs)
+        return grade(folder, out, show_progress=False, jobs=jobs, assignment=ASSIGNMENT)
 
     def on_a_cluster() -> GradingRun:
         # The scheduler's and workers' scratch folders go into workdir, deleted after the run, not into /tmp for good
@@ -92,7 +95,7 @@ def on_cluster(count: int, rounds: int, workdir: Path) -> dict:
             dask.config.set({"temporary-directory": str(workdir)}),
             LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         ):
-            return grade(folder, out, show_progress=False, scheduler=cluster.scheduler_address)
+            return grade(folder, out, show_progress=False, scheduler=cluster.scheduler_address, assignment=ASSIGNMENT)
 
     seconds: dict[str, list[float]] = {"here": [], "cluster": []}
     for number in range(rounds):

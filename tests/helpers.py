@@ -11,11 +11,16 @@ from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from autograder import REPO, SOLUTION
+from autograder.course.assignment import load
 
 SAMPLES = REPO / "samples"
 TF_SERVING = REPO / "serving" / "tf_serving"
 VENV_BIN = Path(sys.executable).parent
 CELL_TIMEOUT = 300
+
+
+# The course's assignment, named: the suite passes whatever other assignments solutions/ holds.
+RESNET = load(SOLUTION.parent)
 
 
 def hashed_id(safe: str, basis: str, lms: str = "") -> str:

@@ -70,13 +70,14 @@ def test_a_copied_assignment_is_released_and_graded_without_code_changes(copied_
 
 
 def test_the_only_assignment_is_the_default_and_a_wrong_name_lists_the_others(tmp_path) -> None:
-    assert find().name == SOLUTION.parent.name
-    with pytest.raises(AssignmentError, match=f"no assignment 'nope': expected one of {SOLUTION.parent.name}"):
-        find("nope")
+    shutil.copytree(REPO / "tests" / "assignments" / "word_stats", tmp_path / "single" / "word_stats")
+    assert find(solutions=tmp_path / "single").name == "word_stats"
+    with pytest.raises(AssignmentError, match="no assignment 'nope': expected one of word_stats"):
+        find("nope", solutions=tmp_path / "single")
     for name in ("one", "two"):
-        shutil.copytree(SOLUTION.parent, tmp_path / name, ignore=shutil.ignore_patterns("keras_servable"))
+        shutil.copytree(SOLUTION.parent, tmp_path / "several" / name, ignore=shutil.ignore_patterns("keras_servable"))
     with pytest.raises(AssignmentError, match="2 assignments, and no --assignment to choose: expected one of one, two"):
-        find(solutions=tmp_path)
+        find(solutions=tmp_path / "several")
 
 
 def copy_with_settings(tmp_path: Path, old: str, new: str) -> Path:

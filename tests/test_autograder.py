@@ -32,7 +32,7 @@ from autograder.fixtures.notebooks import (
 from autograder.grading.results import GradingRun
 from autograder.grading.run import grade
 from autograder.sandbox.launch import MIB
-from tests.helpers import hashed_id
+from tests.helpers import RESNET, hashed_id
 
 # The batch is graded once, in the first test that needs it: 10-15 min.
 pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(2400)]
@@ -250,7 +250,7 @@ def batch(workdir: Path, monkeypatch_module) -> tuple[GradingRun, dict[str, dict
 
     monkeypatch_module.setenv(PLANTED_VARIABLE, PLANTED_VALUE)
     try:
-        run = grade(archive, out, show_progress=False, cell_timeout=CELL_TIMEOUT, settings=low_limits())
+        run = grade(archive, out, False, CELL_TIMEOUT, settings=low_limits(), assignment=RESNET)
     finally:
         counter.close()
         host_socket.close()

@@ -26,7 +26,7 @@ from playwright.sync_api import sync_playwright
 from autograder import ASSIGNMENT, NOTEBOOK, RELEASE, REPO
 from autograder.fixtures.notebooks import MUTANTS, RAW_BANNER, TAKEN_ID, dressed_up, filled_release
 from autograder.grading.run import grade
-from tests.helpers import VENV_BIN, offline_env, unused_loopback_port
+from tests.helpers import RESNET, VENV_BIN, offline_env, unused_loopback_port
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by make setup: Playwright's own download is never used
 CHROMIUM_ARGS = [
@@ -346,7 +346,7 @@ def test_a_submission_cannot_dress_up_its_score_in_the_feedback_page_or_formgrad
     submissions = tmp_path / "submissions"
     (submissions / "dressed_up").mkdir(parents=True)
     nbformat.write(dressed_up(), submissions / "dressed_up" / NOTEBOOK)
-    run = grade(submissions, tmp_path / "out", show_progress=False)
+    run = grade(submissions, tmp_path / "out", show_progress=False, assignment=RESNET)
     assert [result.score for result in run.results] == [100.0], run.results[0].note
     fake = RAW_BANNER.split("<h4>")[1].split("<")[0]
 

@@ -1,9 +1,13 @@
-"""Grading on a Dask cluster (autograder/grading/cluster.py): a real `dask scheduler` and two `dask worker` processes on
-loopback. The grades equal a local run's, cell by cell; a worker killed while it grades loses nothing and counts
-nothing twice; a scheduler that does not answer is a one-line error that names its address."""
+"""Grading on a Dask cluster (autograder/grading/cluster.py): a real scheduler and two workers on loopback, each
+started as the README says (`.venv/bin/dask scheduler`, `.venv/bin/dask worker`), as a process of its own, from
+another folder than the repository, with neither PYTHONPATH nor the environment's bin on PATH. The grades equal a
+local run's, cell by cell; a worker killed while it grades loses nothing and counts nothing twice; a scheduler that
+does not answer, or a worker of another environment, is a one-line error; a cluster that cannot run the grading
+leaves the submissions not graded (no score, exit status 3), and the same command run again grades only those."""
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,18 +21,24 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import NOTEBOOK, RELEASE, REPO, SOLUTION
-from autograder.__main__ import main
+from autograder import NOTEBOOK, RELEASE, SOLUTION
+from autograder.__main__ import NOT_ALL_GRADED, main
 from autograder.fixtures.notebooks import with_answers
 from autograder.grading.results import GradingRun
 from autograder.grading.run import grade
-from tests.helpers import VENV_BIN, unused_loopback_port
+from tests.helpers import RESNET, VENV_BIN, unused_loopback_port
+
+ASSIGNMENT = ("--assignment", RESNET.name)  # named: solutions/ may hold others
 
 pytestmark = pytest.mark.class_scale
 
 # Answer cells whose grade ids start so: their tests pass, the rest fail quickly.
 PARTS_1_TO_4 = ("part1", "part2", "part3", "part4")
 WORKERS = ("worker-1", "worker-2")
+# A Python other than the environment's, which sees its libraries but not the grader installed in it: a worker or
+# scheduler set up carelessly, from another environment.
+ANOTHER_PYTHON = [sys.base_prefix + "/bin/python3.11"]
+ITS_LIBRARIES = {"PYTHONPATH": str(next(VENV_BIN.parent.glob("lib/python3.11/site-packages")))}
 
 
 @dataclass
@@ -37,38 +47,40 @@ class Cluster:
     processes: dict[str, subprocess.Popen]  # the scheduler and each worker, by name
     folder: Path  # their temporary folder, and their logs
 
-    def start_worker(self, name: str, from_the_repository: bool = True) -> None:
-        """A single-threaded worker, as `dask worker` starts one (without the nanny that would restart it)."""
-        worker = ["distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard"]
-        command = [sys.executable, "-m", *worker, "--name", name]
-        self.processes[name] = start(name, command, self.folder, from_the_repository)
+    def start_worker(self, name: str, careless: bool = False) -> None:
+        """A single-threaded worker, as the README starts one (without the nanny that would restart it)."""
+        command = [*dask(careless), "worker", self.address, "--nthreads", "1", "--name", name, "--no-nanny"]
+        self.processes[name] = start(name, command, self.folder, careless)
 
 
-def start(name: str, command: list[str], folder: Path, from_the_repository: bool = True) -> subprocess.Popen:
-    """One process of the cluster, its output in folder; from_the_repository=False starts it elsewhere, without
-    the repository on its PYTHONPATH, as a careless set-up would."""
-    environment = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"}
+def dask(careless: bool = False) -> list[str]:
+    """The README's `.venv/bin/dask`; or, careless, the same command run by another Python."""
+    return [*ANOTHER_PYTHON, "-m", "dask"] if careless else [str(VENV_BIN / "dask")]
+
+
+def start(name: str, command: list[str], folder: Path, careless: bool = False) -> subprocess.Popen:
+    """One process of the cluster, started in folder (never the repository) with the environment a shell would
+    give it: no PYTHONPATH, and PATH without the environment's bin; its output in folder."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment["PATH"] = os.pathsep.join(p for p in environment["PATH"].split(os.pathsep) if p != str(VENV_BIN))
     environment["TMPDIR"] = str(folder)  # what a worker killed in a test leaves is in the test's folder
-    environment.pop("PYTHONPATH", None)
-    if from_the_repository:
-        environment["PYTHONPATH"] = str(REPO)
+    environment.update(ITS_LIBRARIES if careless else {})
     log = (folder / f"{name}.log").open("wb")
-    cwd = REPO if from_the_repository else folder
-    return subprocess.Popen(command, cwd=cwd, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, cwd=folder, env=environment, stdout=log, stderr=subprocess.STDOUT)
 
 
 @contextmanager
-def running_cluster(folder: Path, workers: dict[str, bool]) -> Iterator[Cluster]:
-    """A scheduler on a free loopback port and one single-threaded worker per name, each started from the
-    repository or not; all killed at the end."""
+def running_cluster(folder: Path, workers: dict[str, bool], careless_scheduler: bool = False) -> Iterator[Cluster]:
+    """A scheduler on a free port and one single-threaded worker per name, careless or not; all killed at the
+    end."""
     from distributed import Client
 
     port = unused_loopback_port()
-    scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
     cluster = Cluster(f"tcp://127.0.0.1:{port}", {}, folder)
-    cluster.processes["scheduler"] = start("scheduler", [sys.executable, "-m", *scheduler], folder)
-    for name, from_the_repository in workers.items():
-        cluster.start_worker(name, from_the_repository)
+    scheduler = [*dask(careless_scheduler), "scheduler", "--port", str(port)]
+    cluster.processes["scheduler"] = start("scheduler", scheduler, folder, careless_scheduler)
+    for name, careless in workers.items():
+        cluster.start_worker(name, careless)
     try:
         with Client(cluster.address, timeout="60s") as client:
             client.wait_for_workers(len(workers), timeout=120)
@@ -81,7 +93,7 @@ def running_cluster(folder: Path, workers: dict[str, bool]) -> Iterator[Cluster]
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[Cluster]:
-    with running_cluster(tmp_path_factory.mktemp("cluster"), dict.fromkeys(WORKERS, True)) as started:
+    with running_cluster(tmp_path_factory.mktemp("cluster"), dict.fromkeys(WORKERS, False)) as started:
         yield started
 
 
@@ -109,10 +121,9 @@ def submissions(folder: Path, students: dict[str, nbformat.NotebookNode | str]) 
 
 
 def rows(run: GradingRun) -> dict[str, dict]:
-    with run.grades_csv.open() as file:
-        table = list(csv.DictReader(file))
-    assert len({row["student_id"] for row in table}) == len(table), "a student counted twice"
-    return {row["student_id"]: row for row in table}
+    table = rows_of(run.grades_csv)
+    assert sum(1 for _ in run.grades_csv.open()) == len(table) + 1, "a student counted twice"
+    return table
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +136,12 @@ def batch(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_run(batch: Path) -> GradingRun:
     """The batch graded on this machine, as without --scheduler."""
-    return grade(batch, batch.parent / "local", show_progress=False, jobs=2)
+    return grade(batch, batch.parent / "local", show_progress=False, jobs=2, assignment=RESNET)
 
 
 def test_grades_on_the_cluster_equal_a_local_run_cell_by_cell(cluster, batch, local_run, tmp_path) -> None:
     out = tmp_path / "cluster"
-    run = grade(batch, out, show_progress=False, scheduler=cluster.address)
+    run = grade(batch, out, show_progress=False, scheduler=cluster.address, assignment=RESNET)
     local, distributed = rows(local_run), rows(run)
     assert distributed == local
     assert 0 < float(local["first_parts"]["score"]) < float(local["first_parts"]["max_score"])
@@ -160,13 +171,50 @@ def test_an_unreachable_scheduler_is_a_one_line_error_naming_it(batch, tmp_path,
     assert error.startswith("error: no Dask scheduler answers at " + address) and "\n" not in error
 
 
-def test_a_worker_that_cannot_import_the_grader_stops_the_run_in_one_line(batch, tmp_path, capsys) -> None:
-    with running_cluster(tmp_path, {"outside": False}) as careless:
-        assert main(["grade", str(batch), "--out", str(tmp_path / "out"), "--scheduler", careless.address]) == 2
+def test_a_worker_of_another_environment_stops_the_run_in_one_line(batch, tmp_path, capsys) -> None:
+    with running_cluster(tmp_path, {"careless": True}) as careless:
+        command = ["grade", str(batch), "--out", str(tmp_path / "out"), "--scheduler", careless.address, *ASSIGNMENT]
+        assert main(command) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith(f"error: a worker of {careless.address} cannot run the grader (ModuleNotFoundError")
-    assert "No module named 'autograder'" in error and "PYTHONPATH" in error and "\n" not in error
+    assert "No module named 'autograder'" in error and ".venv/bin/dask worker" in error and "\n" not in error
     assert not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_a_cluster_that_cannot_grade_leaves_no_score_and_a_rerun_grades_only_what_is_missing(
+    cluster, batch, local_run, tmp_path, capsys
+) -> None:
+    """A scheduler of another environment cannot read the tasks: no submission is graded, none gets a score (not
+    a 0), and the command says so and exits 3. The same command on a working cluster grades them; run again, it
+    keeps them, and grades only a notebook that changed."""
+    out = tmp_path / "out"
+    command = ["grade", str(batch), "--out", str(out), "--quiet", *ASSIGNMENT, "--scheduler"]
+    with running_cluster(tmp_path / "careless", {"worker": False}, careless_scheduler=True) as careless:
+        assert main([*command, careless.address]) == NOT_ALL_GRADED
+    printed = capsys.readouterr().out
+    assert "NOT GRADED: 2 submissions" in printed and "Run the same command again" in printed
+    table = rows_of(out / "grades.csv")
+    assert {table[student]["score"] for student in ("first_parts", "untouched")} == {""}
+    assert table["first_parts"]["note"].startswith("not graded: the cluster could not grade it (")
+    assert "not a notebook" in table["not_json"]["note"]  # the submission's own problem: read, noted, 0
+
+    assert main([*command, cluster.address]) == 0
+    assert rows_of(out / "grades.csv") == rows(local_run)
+    assert "Graded 2 of 3 submissions" in capsys.readouterr().out
+
+    changed = nbformat.read(batch / "untouched" / NOTEBOOK, 4)
+    changed.cells.append(nbformat.v4.new_markdown_cell("An afterthought."))
+    again = tmp_path / "again"
+    shutil.copytree(batch, again)
+    nbformat.write(changed, again / "untouched" / NOTEBOOK)
+    assert main(["grade", str(again), *command[2:], cluster.address]) == 0
+    assert "(2 kept from the earlier run in this folder)" in capsys.readouterr().out
+    assert rows_of(out / "grades.csv") == rows(local_run)
+
+
+def rows_of(grades_csv: Path) -> dict[str, dict]:
+    with grades_csv.open() as file:
+        return {row["student_id"]: row for row in csv.DictReader(file)}
 
 
 def test_a_worker_killed_while_it_grades_loses_nothing_and_counts_nothing_twice(cluster, local_run, tmp_path) -> None:
@@ -176,7 +224,9 @@ def test_a_worker_killed_while_it_grades_loses_nothing_and_counts_nothing_twice(
     folder = submissions(tmp_path / "submissions", students)
     finished: dict[str, GradingRun] = {}
     grading = threading.Thread(
-        target=lambda: finished.update(run=grade(folder, tmp_path / "out", False, scheduler=cluster.address))
+        target=lambda: finished.update(
+            run=grade(folder, tmp_path / "out", False, scheduler=cluster.address, assignment=RESNET)
+        )
     )
     grading.start()
     victim = killed_while_grading(Client(cluster.address, timeout="30s"), cluster)

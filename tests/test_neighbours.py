@@ -10,6 +10,7 @@ import pytest
 from autograder import NOTEBOOK, SOLUTION
 from autograder.fixtures.notebooks import hostile
 from autograder.grading.run import grade
+from tests.helpers import RESNET
 
 pytestmark = [pytest.mark.class_scale, pytest.mark.timeout(1200)]
 
@@ -20,7 +21,7 @@ def test_a_correct_notebook_graded_beside_a_cpu_and_process_flood_scores_full_ma
     for student, nb in {"correct": nbformat.read(SOLUTION, 4), "flood": hostile("cpu_flood", {})}.items():
         (submissions / student).mkdir(parents=True)
         nbformat.write(nb, submissions / student / NOTEBOOK)
-    run = grade(submissions, tmp_path / "graded", show_progress=False, jobs=2)
+    run = grade(submissions, tmp_path / "graded", show_progress=False, jobs=2, assignment=RESNET)
     results = {result.student_id: result for result in run.results}
     assert (results["correct"].score, results["correct"].note) == (100.0, "")
     graded = nbformat.read(tmp_path / "graded" / "course" / "autograded" / "flood" / SOLUTION.parent.name / NOTEBOOK, 4)

@@ -13,11 +13,11 @@ import pytest
 from traitlets.config import Config
 
 from autograder import REPO
-from autograder.course.assignment import find
 from autograder.grading.course_folder import load_course_config
 from autograder.grading.supervisor import judge_mounts
 from autograder.probing import probe_sandboxes
 from autograder.sandbox.launch import MIB, Mounts, Sandbox, started
+from tests.helpers import RESNET
 
 PLANTED_VARIABLE = "AUTOGRADER_PLANTED_SECRET"
 # The judge's folders are writable only until it forbids itself every write, before it unpacks the hand-in.
@@ -30,7 +30,7 @@ def reports() -> dict[str, dict]:
     port = listener.getsockname()[1]
     os.environ[PLANTED_VARIABLE] = "planted-in-the-grader"
     try:
-        return probe_sandboxes(load_course_config(REPO), find(), (port,))
+        return probe_sandboxes(load_course_config(REPO), RESNET, (port,))
     finally:
         del os.environ[PLANTED_VARIABLE]
         listener.close()
@@ -80,7 +80,7 @@ def test_no_secrets_and_no_grader_environment(reports, sandbox: str) -> None:
     assert PLANTED_VARIABLE not in report["environment"]
     assert set(report["environment"]) <= {
         *Sandbox().base_environment(),
-        *find().environment,  # the assignment's: SAMPLES_DIR, SERVING_DIR, RESNET_WEIGHTS, TF_CPP_MIN_LOG_LEVEL
+        *RESNET.environment,  # the assignment's: SAMPLES_DIR, SERVING_DIR, RESNET_WEIGHTS, TF_CPP_MIN_LOG_LEVEL
         "PYTHONSAFEPATH",
         "TEST_TMPDIR",
         "PWD",
@@ -181,7 +181,7 @@ def test_the_judge_forbids_itself_every_write_before_loading_a_hand_in(tmp_path)
     )
     archive = tmp_path / "handin.tar"
     archive.touch()
-    mounts = judge_mounts(archive, 1 << 20, find())
+    mounts = judge_mounts(archive, 1 << 20, RESNET)
     with started(Sandbox(), [sys.executable, "-I", "-c", code], mounts, stdout=subprocess.PIPE) as judge:
         printed = judge.communicate(timeout=60)[0].decode().split("\n")
     assert printed[:4] == ["True", "denied Permission denied", "denied Permission denied", "child 2"]

@@ -7,14 +7,14 @@ that cell says whether its blank is still there.
 """
 
 import ast
-import re
 from collections.abc import Iterator
 
 from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 
+from autograder.jupyter.parts import parts
+
 BLANK = "???"
-HEADING = re.compile(r"#{1,3} +(?P<text>[^\n]+)")  # a part's heading; smaller ones are within a part
 
 
 def unfilled_reasons(assignment_nb: NotebookNode, submitted_nb: NotebookNode, names: set[str]) -> dict[str, str]:
@@ -22,10 +22,8 @@ def unfilled_reasons(assignment_nb: NotebookNode, submitted_nb: NotebookNode, na
     of the assignment that defines it, still blank or not."""
     submitted = {_grade_id(cell): cell.source for cell in submitted_nb.cells if _grade_id(cell)}
     reasons: dict[str, str] = {}
-    part = "the notebook"
-    for cell in assignment_nb.cells:
-        if cell.cell_type == "markdown":
-            part = _heading(cell.source) or part
+    for cell, part in zip(assignment_nb.cells, parts(assignment_nb.cells), strict=True):
+        part = part or "the notebook"
         if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("solution"):
             continue
         source = submitted.get(_grade_id(cell), "")
@@ -61,17 +59,6 @@ def _stored(node: ast.AST) -> Iterator[str]:
         yield node.id
     for child in ast.iter_child_nodes(node):
         yield from _stored(child)
-
-
-def _heading(source: str) -> str:
-    """The text of a markdown cell's last heading (`#` to `###`, outside fenced code), or ''."""
-    headings, fenced = [], False
-    for line in source.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        elif not fenced and (found := HEADING.match(line)):
-            headings.append(found["text"].strip())
-    return headings[-1] if headings else ""
 
 
 def _grade_id(cell: NotebookNode) -> str:

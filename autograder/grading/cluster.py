@@ -1,14 +1,16 @@
 """Grading across machines on a Dask distributed cluster (`python -m autograder grade ... --scheduler ADDRESS`).
 
-Each submission's grading is one Dask task. A worker grades it exactly as a local run does (autograder/grading.py:
+Each submission's grading is one Dask task. A worker grades it exactly as a local run does (autograder/grading/:
 its kernel and judge sandboxed on the worker), in a throwaway course folder of its own, and sends back the results:
 each graded cell's score, the autograded notebook and its feedback. The coordinator alone writes the one gradebook,
 with nbgrader's API, and the outputs. A worker that dies while it grades loses nothing: the scheduler gives its task
 to another worker, and each task's result is taken once.
 
 Workers need what the coordinator has: this repository at the same path (or the assignment in its solutions/), the
-same virtualenv, bubblewrap and unprivileged user namespaces. Start each with one thread, as a submission's grading
-keeps a core busy: `python -m distributed.cli.dask_worker ADDRESS --nthreads 1`, from the repository's root.
+same virtualenv, which has the grader installed (`make setup`), bubblewrap and unprivileged user namespaces. Start
+each with one thread, as a submission's grading keeps a core busy: `.venv/bin/dask worker ADDRESS --nthreads 1`,
+from any folder. A task the cluster cannot run (a scheduler or worker of another environment, say) leaves its
+submission not graded, with no score, for a rerun; one that kills every worker it is given is the submission's.
 """
 
 import atexit
@@ -22,13 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from distributed import Client, as_completed
+from distributed import Client, KilledWorker, as_completed
 from distributed.diagnostics.plugin import WorkerPlugin
 from nbgrader.api import Gradebook, MissingEntry
 from traitlets.config import Config
 
 from autograder.course.assignment import find, load
-from autograder.grading.course_folder import GradingCourse, check_outcome, prepare_course
+from autograder.grading.course_folder import GradingCourse, check_outcome, prepare_course, put_venv_on_path
 from autograder.grading.one_submission import autograde_in_worker
 from autograder.grading.results import StudentResult
 from autograder.sandbox.launch import check_tools
@@ -64,6 +66,7 @@ class GradingWorker(WorkerPlugin):
     worker started there deletes if this one was killed: a worker lost while it grades leaves nothing behind."""
 
     def setup(self, worker) -> None:
+        put_venv_on_path()  # nbgrader runs alembic, from the environment's bin, which a worker's PATH may lack
         for callback in ("profile", "profile-cycle"):
             if callback in worker.periodic_callbacks:
                 worker.periodic_callbacks.pop(callback).stop()
@@ -87,8 +90,9 @@ def cluster_grader(scheduler: str) -> Iterator[Callable[[GradingCourse, list[Stu
             # Dask wraps what it could not send back whole in a plain Exception, whose text is the original's repr
             reason = str(error) if type(error) is Exception else f"{type(error).__name__}: {error}"
             raise WorkerUnready(
-                f"a worker of {scheduler} cannot run the grader ({reason}): start each worker from this "
-                "repository's root with PYTHONPATH set to it (README: Grading a large class)"
+                f"a worker of {scheduler} cannot run the grader ({reason}): start each worker with the environment "
+                "that make setup made, which has the grader installed: .venv/bin/dask worker ADDRESS --nthreads 1 "
+                "(README: Grading a large class)"
             ) from None
         yield functools.partial(grade_on_cluster, client=client)
 
@@ -113,8 +117,12 @@ def grade_on_cluster(course: GradingCourse, readable: list[StudentResult], clien
         result = running.pop(future)
         try:
             graded = future.result()
-        except Exception as error:  # the task failed on every worker it was given to: this student alone
-            result.problem = f"grading failed on the cluster: {type(error).__name__}: {str(error)[:300]}"
+        except KilledWorker:  # each worker it was given to died of it: this submission's doing
+            result.problem = "grading stopped: every worker of the cluster that graded this submission died"
+            yield result
+            continue
+        except Exception as error:  # the cluster could not run the task (its environment, say): nobody's fault here
+            result.not_graded = f"the cluster could not grade it ({type(error).__name__}: {str(error)[:200]})"
             yield result
             continue
         finally:

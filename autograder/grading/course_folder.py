@@ -46,19 +46,22 @@ class GradingCourse:
         return self.root / "submitted" / student_id / self.assignment.name / self.assignment.notebook_name
 
     def file_notebook(self, student_id: str, notebook: bytes) -> None:
-        """File the notebook where autograde reads it, with fixed modes (the sandbox reads it as another user)."""
+        """File the notebook where autograde reads it, with fixed modes (the sandbox reads it as another user); what
+        an earlier run graded of this student is removed."""
+        for earlier in (self.graded_folder(student_id), self.feedback_folder(student_id)):
+            shutil.rmtree(earlier, ignore_errors=True)
         path = self.submitted_path(student_id)
-        path.parent.mkdir(mode=0o755, parents=True)
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         path.write_bytes(notebook)
         path.chmod(0o644)
 
 
-def prepare_course(root: Path, assignment: Assignment, overrides: Config) -> GradingCourse:
-    """A fresh course directory whose nbgrader_config.py loads this course's settings, with the assignment's folder
-    as its source; plain nbgrader works there."""
-    if root.exists():
+def prepare_course(root: Path, assignment: Assignment, overrides: Config, keep: bool = False) -> GradingCourse:
+    """A fresh course directory (or, to keep, the earlier run's) whose nbgrader_config.py loads this course's
+    settings, with the assignment's folder as its source; plain nbgrader works there."""
+    if root.exists() and not keep:  # kept: an earlier run's gradebook and graded notebooks, for a rerun
         shutil.rmtree(root)
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copy(RUN_CONFIG, root / "nbgrader_config.py")
     values = {"repo": str(REPO), "assignment": str(assignment.folder)}
     (root / "grading_run.json").write_text(json.dumps(values, indent=1))

@@ -15,15 +15,22 @@ from autograder.report.export import PerCellCsvExportPlugin, StudentRecord
 def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun) -> None:
     """nbgrader's export step with the per-cell CSV plugin; feedback HTML is gathered under out/feedback."""
     records = {
-        r.student_id: StudentRecord(note=r.note, lms=r.lms, lms_user_id=r.lms_user_id, name=r.name) for r in run.results
+        r.student_id: StudentRecord(
+            note=r.note, graded=not r.not_graded, lms=r.lms, lms_user_id=r.lms_user_id, name=r.name
+        )
+        for r in run.results
     }
     canvas = str(run.out / "grades_canvas.csv") if any(r.lms == "canvas" for r in run.results) else ""
-    plugin = PerCellCsvExportPlugin(config=api.config, to=str(run.grades_csv), records=records, canvas_to=canvas)
+    plugin = PerCellCsvExportPlugin(
+        config=api.config, to=str(run.grades_csv), records=records, canvas_to=canvas, student=sorted(records)
+    )
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         plugin.export(gradebook)
     feedback_dir = run.out / "feedback"
     shutil.rmtree(feedback_dir, ignore_errors=True)
     for html in sorted((Path(api.coursedir.root) / "feedback").glob(f"*/{assignment.name}/*.html")):
+        if html.parts[-3] not in records:  # a student of an earlier run's batch only
+            continue
         target = feedback_dir / html.parts[-3] / html.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(html, target)
@@ -35,7 +42,7 @@ def write_histogram(run: GradingRun, assignment: Assignment) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores = [result.score for result in run.results]
+    scores = [result.score for result in run.results if not result.not_graded]
     most = max((result.max_score for result in run.results), default=0.0) or 100.0
     figure, axes = plt.subplots(figsize=(7, 4))
     axes.hist(scores, bins=score_bins(most), color="#4c72b0", edgecolor="white")

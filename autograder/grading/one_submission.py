@@ -14,6 +14,7 @@ from nbgrader.apps import NbGraderAPI
 from sqlalchemy.exc import SAWarning
 
 from autograder.grading.course_folder import GradingCourse, put_venv_on_path
+from autograder.grading.earlier_run import notebook_digest
 from autograder.grading.results import StudentResult
 from autograder.intake.submissions import Submission, SubmissionLimits
 from autograder.report.notes import take_notes
@@ -35,6 +36,7 @@ def file_submission(
         lms=submission.lms,
         lms_user_id=submission.lms_user_id,
         name=submission.name,
+        notebook_sha256=notebook_digest(submission.notebook),
     )
     if submission.notebook is not None and not result.problem:
         result.problem = unreadable_reason(submission.notebook, course.assignment.notebook_name, limits.max_cells)

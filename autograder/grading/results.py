@@ -9,7 +9,8 @@ class StudentResult:
     student_id: str
     score: float = 0.0
     max_score: float = 0.0
-    problem: str = ""  # why the submission could not be graded
+    problem: str = ""  # why the submission itself could not be graded (it scores 0)
+    not_graded: str = ""  # why the grader could not grade it, for reasons not of the submission (no score at all)
     notes: list[str] = field(default_factory=list)  # what else happened to it
     lms: str = ""
     lms_user_id: str = ""
@@ -17,10 +18,12 @@ class StudentResult:
     seconds: float = 0.0
     disk_bytes: int = 0
     steps: dict[str, float] = field(default_factory=dict)  # seconds of each step (autograder/report/step_times.py)
+    notebook_sha256: str = ""  # of the notebook graded: a rerun keeps this result if the notebook is the same
 
     @property
     def note(self) -> str:
-        return "; ".join([self.problem, *self.notes] if self.problem else self.notes)
+        why = [f"not graded: {self.not_graded}"] if self.not_graded else [self.problem] if self.problem else []
+        return "; ".join([*why, *self.notes])
 
 
 @dataclass
@@ -28,13 +31,20 @@ class GradingRun:
     out: Path
     results: list[StudentResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # entries of the submissions that belong to no student
+
+    kept: int = 0  # results kept from an earlier run of the same command
     seconds: float = 0.0
 
     @property
     def grades_csv(self) -> Path:
         return self.out / "grades.csv"
 
+    @property
+    def not_graded(self) -> list[StudentResult]:
+        return [result for result in self.results if result.not_graded]
+
 
 def table_row(result: StudentResult) -> str:
-    score = f"{result.score:g}/{result.max_score:g}"
-    return f"{result.student_id:24} {score:>13} {result.seconds:6.1f} s  {result.problem or 'graded'}"
+    score = "-" if result.not_graded else f"{result.score:g}/{result.max_score:g}"
+    status = f"not graded: {result.not_graded}" if result.not_graded else result.problem or "graded"
+    return f"{result.student_id:24} {score:>13} {result.seconds:6.1f} s  {status}"

@@ -24,6 +24,7 @@ from traitlets.config import Config
 from autograder.course.assignment import Assignment, find
 from autograder.course.assignment_schema import MIB
 from autograder.grading.course_folder import GradingCourse, check_outcome, prepare_course, put_venv_on_path
+from autograder.grading.earlier_run import earlier_results, keep_results, notebook_digest, run_key
 from autograder.grading.grade_files import export, write_histogram
 from autograder.grading.one_submission import file_submission
 from autograder.grading.results import GradingRun, StudentResult, table_row
@@ -80,8 +81,10 @@ def grade(
             overrides.Judge.cell_timeout = cell_timeout
             overrides.Judge.timeout = max(assignment.limits.judge, cell_timeout + JUDGE_MARGIN)
         overrides.merge(settings or Config())
-        course = prepare_course(out / "course", assignment, overrides)
-        run = grade_batch(submissions, out, show_progress, limits, course, grade_submissions)
+        key = run_key(assignment, overrides)
+        earlier = earlier_results(out, key)
+        course = prepare_course(out / "course", assignment, overrides, keep=bool(earlier))
+        run = grade_batch(submissions, out, show_progress, limits, course, grade_submissions, (key, earlier))
     run.seconds = time.monotonic() - started
     return run
 
@@ -93,9 +96,13 @@ def grade_batch(
     limits: SubmissionLimits,
     course: "GradingCourse",
     grade_submissions: Callable[["GradingCourse", list["StudentResult"]], Iterator["StudentResult"]],
+    earlier: tuple[str, dict[str, StudentResult]] = ("", {}),
 ) -> GradingRun:
     """Read the batch, release the assignment in the course, file each readable notebook, grade them all with
-    grade_submissions (here, or on a cluster), then export the grades, the feedback and the chart."""
+    grade_submissions (here, or on a cluster), then export the grades, the feedback and the chart. earlier is the
+    run's key and the results of an earlier run with that key, which are kept for the same notebooks; the results
+    are written to out as they come (autograder/grading/earlier_run.py)."""
+    key, kept = earlier
     assignment = course.assignment
     batch = read_batch(submissions, assignment.notebook_name, limits)
     out.mkdir(parents=True, exist_ok=True)
@@ -107,13 +114,20 @@ def grade_batch(
         for submission in batch.submissions:
             gradebook.update_or_create_student(submission.student_id)
         max_score = gradebook.find_assignment(assignment.name).max_score
-    results = [file_submission(course, submission, max_score, limits) for submission in batch.submissions]
+    same = {
+        s.student_id for s in batch.submissions if s.student_id in kept and kept_for(kept[s.student_id], s.notebook)
+    }
+    run.results, run.kept = [kept[student] for student in sorted(same)], len(same)
+    results = [file_submission(course, s, max_score, limits) for s in batch.submissions if s.student_id not in same]
     unreadable = [result for result in results if result.problem]
     readable = [result for result in results if not result.problem]
     progress = tqdm(total=len(results), desc="Grading", unit="submission", disable=not show_progress, file=sys.stderr)
     progress.write(f"{'student':24} {'score':>13} {'time':>8}  status")
+    if run.kept:
+        progress.write(f"kept the results of {run.kept} submissions graded by the earlier run in {out}")
     for result in itertools.chain(unreadable, grade_submissions(course, readable)):
         run.results.append(result)
+        keep_results(out, key, run.results)
         progress.write(table_row(result))
         progress.update()
     progress.close()
@@ -122,3 +136,8 @@ def grade_batch(
     export(api, assignment, run)
     write_histogram(run, assignment)
     return run
+
+
+def kept_for(result: StudentResult, notebook: bytes | None) -> bool:
+    """Whether an earlier result stands for this notebook: the very same bytes."""
+    return bool(result.notebook_sha256) and result.notebook_sha256 == notebook_digest(notebook)

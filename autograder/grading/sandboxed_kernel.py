@@ -31,18 +31,30 @@ from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
 from autograder.course.assignment_schema import KIB, Limits
 from autograder.grading.judging import HAND_IN_MODULE, Judging
 from autograder.inside import INSIDE
-from autograder.inside.handin_contract import ARCHIVE, CALLS, GRADER, MODULES, REPLIES, REPLY_TYPE, SPEC, WORKDIR
+from autograder.inside.handin_contract import (
+    ARCHIVE,
+    CALLS,
+    GRADER,
+    MODULES,
+    REPLIES,
+    REPLY_TYPE,
+    RESULT_LIMIT,
+    SOCKETS,
+    SPEC,
+    WORKDIR,
+)
 from autograder.report.notes import add_note
 from autograder.report.step_times import record, timed
 from autograder.sandbox.launch import MIB, Launch, Mounts, Sandbox
 
-SOCKETS = "/run/jupyter"  # the kernel's sockets, inside its sandbox
 # Replies the grader writes itself, as opposed to what the kernel answered: their reasons quote no student code.
 BY_GRADER = {"by_grader": True}
 STOPPED = {"kernel_stopped": True, **BY_GRADER}
 CONNECTION_FILE = f"{GRADER}/connection.json"
 MAX_MESSAGE_BYTES = 256 * MIB  # a larger message from the kernel is dropped on the wire, and the cell's output lost
-CALL_OUTPUT_LIMIT = 24 * MIB  # bytes of output kept from a call of a student's function: its reply is at most 16 MiB
+# Bytes of output kept from a call of a student's function: its reply, at most RESULT_LIMIT characters of wire
+# text, with room for the JSON it travels in.
+CALL_OUTPUT_LIMIT = RESULT_LIMIT * 3 // 2
 FULL_FILES, FULL_BYTES = 16, 1 * MIB  # a folder with fewer free files or bytes than these is full
 
 
@@ -75,6 +87,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         super().__init__(**kwargs)
         self.sandbox = Sandbox(parent=self)
         self._launch: Launch | None = None
+        self._memory_kills = 0  # the worker's group's count when the kernel started
 
     def client(self, **kwargs: Any) -> Any:
         return super().client(context=BoundedContext.instance(), **kwargs)
@@ -172,12 +185,23 @@ class SandboxedExecute(Execute):
         self._running, self._started, self._cells_seconds = -1, 0.0, 0.0
         self._call: tuple[int, float] | None = None  # the cell index and time limit of a kernel call under way
         self._kernel_busy = ""  # why no more calls can be made in the kernel
+        self._kernel: SandboxedKernelManager | None = None
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         self._output_bytes, self._running, self._cells_seconds = {}, -1, 0.0
         started = time.monotonic()
         self._deadline = started + self.notebook_timeout
         self._judging: Judging | None = resources.get("judging")
+        try:
+            return self._run_or_note_why_it_stopped(nb, resources, km)
+        except BaseException:
+            if self._judging:  # judging will not happen: nothing else stops the judge and removes its folder
+                self._judging.discard()
+            raise
+        finally:
+            record("kernel start and stop", time.monotonic() - started - self._cells_seconds)
+
+    def _run_or_note_why_it_stopped(self, nb: NotebookNode, resources: dict, km: Any) -> tuple[NotebookNode, dict]:
         try:
             return super().preprocess(nb, resources, km)
         except (CellTimeoutError, DeadKernelError, NotebookTimeout) as error:
@@ -186,12 +210,6 @@ class SandboxedExecute(Execute):
             if self._judging:
                 self._judging.stopped = stopped
             return nb, resources
-        except BaseException:
-            if self._judging:  # judging will not happen: nothing else stops the judge and removes its folder
-                self._judging.discard()
-            raise
-        finally:
-            record("kernel start and stop", time.monotonic() - started - self._cells_seconds)
 
     async def async_start_new_kernel_client(self) -> Any:
         client = await super().async_start_new_kernel_client()
@@ -249,7 +267,7 @@ class SandboxedExecute(Execute):
             self._kernel_busy = f"the kernel was still running {function} after its time ran out"
             return {"timed_out": True, "kernel_stopped": True}
         except DeadKernelError:
-            self._kernel_busy = f"the kernel {self.km.died()} while it ran {function}"
+            self._kernel_busy = f"the kernel {self._kernel.died()} while it ran {function}"
             return {"unavailable": f"{function} cannot be called: {self._kernel_busy}", **STOPPED}
         finally:
             self.nb.cells.pop()
@@ -325,6 +343,7 @@ class SandboxedExecute(Execute):
             km.readable = self._judging.assignment.readable
             km.beside = self._judging.assignment.beside
             km.environment = self._judging.assignment.environment
+        self._kernel = km  # nbclient lets go of self.km when the kernel stops; a note still asks it how it ended
         return km
 
     def output(self, outs: list, msg: dict, display_id: str, cell_index: int) -> NotebookNode | None:
@@ -358,7 +377,7 @@ class SandboxedExecute(Execute):
         if isinstance(error, NotebookTimeout) or time.monotonic() >= self._deadline:  # a cell cut short by it, too
             what = f"the notebook ran longer than {self.notebook_timeout} s in all"
         elif isinstance(error, DeadKernelError):
-            what = f"the notebook's kernel {self.km.died()}"
+            what = f"the notebook's kernel {self._kernel.died()}"
         elif time.monotonic() - self._started >= self.timeout:
             what = f"it ran longer than {self.timeout} s and ignored the interrupt"
         else:

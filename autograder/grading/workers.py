@@ -58,7 +58,7 @@ def graded_in_workers(
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 try:
                     for future in done:
-                        graded = future.result()
+                        graded = not_graded_if_failed(future, running[future])
                         del running[future]
                         yield graded
                 except BrokenProcessPool:
@@ -70,3 +70,16 @@ def graded_in_workers(
 def limit_memory(memory: int) -> None:
     """Bound a worker's data (soft limit only: its sandboxes set their own limits)."""
     resource.setrlimit(resource.RLIMIT_DATA, (memory, resource.getrlimit(resource.RLIMIT_DATA)[1]))
+
+
+def not_graded_if_failed(future: Future, result: StudentResult) -> StudentResult:
+    """The graded result; or, when the grader itself failed on this machine (a full disk, a missing tool: an
+    error raised by the grader's code, not by the submission, whose errors are its result), the result not graded,
+    with the reason, for a rerun to grade. A worker that died raises BrokenProcessPool, handled by the caller."""
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as error:
+        result.not_graded = f"the grader failed on this machine ({type(error).__name__}: {str(error)[:200]})"
+        return result

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 GRADER = "/grader"  # the grader's read-only folder, in every sandbox
 WORKDIR = "/submission"  # the kernel's working folder, and the judge's, with the files released beside the notebook
+SOCKETS = "/run/jupyter"  # the kernel's sockets, in its sandbox's own memory
 HANDED_IN = "/handin"  # the judge's in-memory folder where it unpacks the hand-in: no released file shares it
 ARCHIVE = f"{GRADER}/handin.tar"  # the hand-in: the one host file the kernel writes, which the judge reads
 SPEC = f"{GRADER}/handin.json"  # what the kernel hands in: the assignment's [handin], and why a name may be missing

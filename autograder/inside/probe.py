@@ -1,5 +1,6 @@
 """What a sandbox really allows, seen from inside it: run by `python -m autograder probe` in a kernel's and in a
-judge's sandbox, and by the tests, which assert on its report. It only uses the standard library.
+judge's sandbox, and by the tests, which assert on its report. It only uses the standard library and the
+hand-in contract beside it.
 
 The report (JSON on stdout) tells who the process is (uids, capabilities, no_new_privs, seccomp), what it sees
 (mounts, environment, /proc), its limits, and the outcome of each attempt to get out: remounting, mounting,
@@ -17,6 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))  # the grader's read-only folder, for the contract beside it
+
+from handin_contract import GRADER, HANDED_IN, SOCKETS, WORKDIR
+
 LIMITS = ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_CORE")
 SECRETS = ("/etc/shadow", "/etc/gshadow", "/root/.bash_history", "/proc/1/environ", "/proc/self/mem")
 USUAL_FOLDERS = (
@@ -31,9 +36,9 @@ USUAL_FOLDERS = (
     "/dev/shm",
     "/run",
     "/proc",
-    "/grader",
+    GRADER,
 )
-SANDBOX_FOLDERS = ("/submission", "/handin", "/tmp", "/run/jupyter")  # the kernel's and the judge's own
+SANDBOX_FOLDERS = (WORKDIR, HANDED_IN, "/tmp", SOCKETS)  # the kernel's and the judge's own
 CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
 MS_REMOUNT, MS_BIND = 32, 4096
 

@@ -1,5 +1,6 @@
 """nbgrader export plugin: one CSV row per student, with a column per graded cell and notes on what happened; and
-the same scores in the CSV that Canvas's gradebook imports.
+the same scores in the CSV that Canvas's gradebook imports. A submission the grader could not grade has empty
+scores, not 0.
 
 Every text cell is made safe for spreadsheets and for whoever reads them: its invisible characters are escaped
 (autograder/report/inert.py), and a value that begins with `=`, `+`, `-` or `@` would run as a formula in Excel,
@@ -24,6 +25,7 @@ class StudentRecord:
     """What the grader knows about a student besides the gradebook: the LMS identity and the notes."""
 
     note: str = ""
+    graded: bool = True  # False: the grader could not grade it, and its scores are left empty
     lms: str = ""
     lms_user_id: str = ""
     name: str = ""
@@ -65,6 +67,9 @@ class PerCellCsvExportPlugin(ExportPlugin):
         row = {"assignment": assignment.name, "student_id": student_id, "max_score": assignment.max_score}
         row.update(name=record.name, lms=record.lms, lms_user_id=record.lms_user_id, note=record.note)
         row.update(dict.fromkeys(cell_names, 0.0), score=0.0)
+        if not record.graded:  # no score at all, not 0: an import leaves the LMS's grade as it is
+            row.update(dict.fromkeys(cell_names, ""), score="")
+            return row
         try:
             submission = gradebook.find_submission(assignment.name, student_id)
         except MissingEntry:
