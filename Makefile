@@ -60,10 +60,12 @@ student-jupyter: $(VENV)/.installed
 
 # JupyterLab with nbgrader's instructor tools: Formgrader, Create Assignment, the course list. Its configuration
 # (autograder/jupyter/instructor) is read before the virtualenv's student one, so it wins; settings stay in ~/.jupyter.
+# Run as root (in a grading container, say), Jupyter needs --allow-root, given here; set JUPYTER_ARGS for others.
 instructor: setup
 	JUPYTER_CONFIG_DIR=$(CURDIR)/autograder/jupyter/instructor JUPYTER_PREFER_ENV_PATH=0 \
 		JUPYTERLAB_SETTINGS_DIR=$(HOME)/.jupyter/lab/user-settings \
-		JUPYTERLAB_WORKSPACES_DIR=$(HOME)/.jupyter/lab/workspaces $(BIN)/jupyter lab
+		JUPYTERLAB_WORKSPACES_DIR=$(HOME)/.jupyter/lab/workspaces \
+		$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS)
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]' \

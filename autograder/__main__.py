@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         help="grade on a Dask cluster: the address of its scheduler, tcp://HOST:8786 (default: grade on this machine)",
     )
     grading.add_argument(
+        "--canvas-assignment",
+        default="",
+        help="the Canvas assignment grades_canvas.csv fills, 'Title (ID)' as Canvas's gradebook export names its "
+        "column (default: the assignment's name, which Canvas imports as a new assignment)",
+    )
+    grading.add_argument(
         "--assignment",
         help=f"the assignment graded: a folder of solutions/ ({choices}; default: the only one), or a folder's path",
     )
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             assignment=assignment,
             scheduler=args.scheduler,
+            canvas_assignment=args.canvas_assignment,
         )
     except (FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {inert(str(error))}", file=sys.stderr)
@@ -116,6 +123,12 @@ def summary(run: GradingRun) -> str:
         disk = sum(r.disk_bytes for r in graded) / len(graded) / 1e6
         lines.append(f"Mean score of graded submissions: {mean:.1f}. Disk left per graded submission: {disk:.2f} MB.")
     lines.append(f"Grades: {run.grades_csv}  Chart: {run.out / 'grades.png'}  Feedback: {run.out / 'feedback'}")
+    if any(r.lms == "canvas" for r in run.results) and not run.canvas_column:
+        lines.append(
+            "grades_canvas.csv names its column after the assignment, which Canvas imports as a new assignment: "
+            "to fill the existing one, run again with --canvas-assignment 'Title (ID)', as Canvas's gradebook "
+            "export names its column"
+        )
     return "\n".join(lines)
 
 

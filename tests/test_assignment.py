@@ -132,7 +132,7 @@ def test_an_unknown_assignment_on_the_command_line_is_a_one_line_error(tmp_path,
 
 
 def test_the_settings_table_in_the_readme_is_the_schema() -> None:
-    assert settings_table() in (REPO / "README.md").read_text()
+    assert settings_table() in (REPO / "docs" / "instructors.md").read_text()
 
 
 def test_a_broken_folder_is_reported_and_the_others_load(tmp_path) -> None:

@@ -1,6 +1,6 @@
 """Grading on a Dask cluster (autograder/grading/cluster.py): a real scheduler and two workers on loopback, each
-started as the README says (`.venv/bin/dask scheduler`, `.venv/bin/dask worker`), as a process of its own, from
-another folder than the repository, with neither PYTHONPATH nor the environment's bin on PATH. The grades equal a
+started as docs/grading-at-scale.md says (`.venv/bin/dask scheduler`, `.venv/bin/dask worker`), as a process of its own,
+from another folder than the repository, with neither PYTHONPATH nor the environment's bin on PATH. The grades equal a
 local run's, cell by cell; a worker killed while it grades loses nothing and counts nothing twice; a scheduler that
 does not answer, or a worker of another environment, is a one-line error; a cluster that cannot run the grading
 leaves the submissions not graded (no score, exit status 3), and the same command run again grades only those."""
@@ -48,13 +48,14 @@ class Cluster:
     folder: Path  # their temporary folder, and their logs
 
     def start_worker(self, name: str, careless: bool = False) -> None:
-        """A single-threaded worker, as the README starts one (without the nanny that would restart it)."""
+        """A single-threaded worker, as docs/grading-at-scale.md starts one (without the nanny that would restart
+        it)."""
         command = [*dask(careless), "worker", self.address, "--nthreads", "1", "--name", name, "--no-nanny"]
         self.processes[name] = start(name, command, self.folder, careless)
 
 
 def dask(careless: bool = False) -> list[str]:
-    """The README's `.venv/bin/dask`; or, careless, the same command run by another Python."""
+    """The documented `.venv/bin/dask`; or, careless, the same command run by another Python."""
     return [*ANOTHER_PYTHON, "-m", "dask"] if careless else [str(VENV_BIN / "dask")]
 
 

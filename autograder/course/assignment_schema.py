@@ -1,8 +1,8 @@
 """What assignment.toml may say: every table and key, with its type, default and a one-line description.
 
 The schema is the dataclasses below; `parse` checks a file's tables against it and names the table, the key and
-what is expected when something does not fit. The README's table of settings is `settings_table()` (a test keeps
-them the same). The [limits] an assignment sets win over the course's nbgrader configuration, whose own defaults
+what is expected when something does not fit. The table of settings in docs/instructors.md is `settings_table()` (a test
+keeps them the same). The [limits] an assignment sets win over the course's nbgrader configuration, whose own defaults
 are these; a run's own options (`grade --cell-timeout`) win over both.
 """
 

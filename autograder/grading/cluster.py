@@ -92,7 +92,7 @@ def cluster_grader(scheduler: str) -> Iterator[Callable[[GradingCourse, list[Stu
             raise WorkerUnready(
                 f"a worker of {scheduler} cannot run the grader ({reason}): start each worker with the environment "
                 "that make setup made, which has the grader installed: .venv/bin/dask worker ADDRESS --nthreads 1 "
-                "(README: Grading a large class)"
+                "(docs/grading-at-scale.md)"
             ) from None
         yield functools.partial(grade_on_cluster, client=client)
 

@@ -12,7 +12,7 @@ from autograder.grading.results import GradingRun
 from autograder.report.export import PerCellCsvExportPlugin, StudentRecord
 
 
-def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun) -> None:
+def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun, canvas_column: str = "") -> None:
     """nbgrader's export step with the per-cell CSV plugin; feedback HTML is gathered under out/feedback."""
     records = {
         r.student_id: StudentRecord(
@@ -22,7 +22,12 @@ def export(api: NbGraderAPI, assignment: Assignment, run: GradingRun) -> None:
     }
     canvas = str(run.out / "grades_canvas.csv") if any(r.lms == "canvas" for r in run.results) else ""
     plugin = PerCellCsvExportPlugin(
-        config=api.config, to=str(run.grades_csv), records=records, canvas_to=canvas, student=sorted(records)
+        config=api.config,
+        to=str(run.grades_csv),
+        records=records,
+        canvas_to=canvas,
+        canvas_column=canvas_column,
+        student=sorted(records),
     )
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         plugin.export(gradebook)

@@ -104,6 +104,7 @@ def _autograde_and_give_feedback(api: NbGraderAPI, course: GradingCourse, result
     keep_only(course.graded_folder(result.student_id), course.assignment.notebook_name)
     if not outcome["success"]:
         result.problem = "grading failed: " + real_error(outcome.get("error") or "", outcome.get("log") or "")
+        result.log = _log(outcome)
         return
     with Gradebook(api.coursedir.db_url, api.coursedir.course_id) as gradebook:
         result.score = gradebook.find_submission(name, result.student_id).score
@@ -111,6 +112,7 @@ def _autograde_and_give_feedback(api: NbGraderAPI, course: GradingCourse, result
         feedback = api.generate_feedback(name, result.student_id, force=True)
     if not feedback["success"]:
         result.problem = "feedback failed: " + real_error(feedback.get("error") or "", feedback.get("log") or "")
+        result.log = _log(feedback)
     result.disk_bytes = sum(_size(course.root / step / result.student_id) for step in ("autograded", "feedback"))
 
 
@@ -132,13 +134,14 @@ def keep_only(folder: Path, name: str) -> None:
 FAILURES = {
     "ValidationError": "the graded notebook is not a valid notebook: its kernel sent an output nbformat refuses",
     "MemoryError": "the grading worker ran out of memory",
-    "BrokenPipeError": "a pipe between the grader and a sandbox broke (see the grader's log)",
+    "BrokenPipeError": "a pipe between the grader and a sandbox broke (see its log in the output folder's logs/)",
     "DeadKernelError": "the notebook's kernel died",
     "CellTimeoutError": "a cell ran out of time",
 }
 
 
-SEE_THE_LOG = "see the grader's log"
+SEE_THE_LOG = "see its log in the output folder's logs/"
+LOG_LIMIT = 256 * 1024  # characters of an nbgrader step's log kept
 
 
 def real_error(*texts: str) -> str:
@@ -152,6 +155,11 @@ def real_error(*texts: str) -> str:
             name = errors[-1]["name"].rsplit(".", 1)[-1]
             return f"{name}: {FAILURES.get(name, SEE_THE_LOG)}"
     return f"unknown error: {SEE_THE_LOG}"
+
+
+def _log(outcome: dict) -> str:
+    """What nbgrader said of a failed step, its end if long: its traceback, then its log."""
+    return f"{outcome.get('error') or ''}\n{outcome.get('log') or ''}"[-LOG_LIMIT:]
 
 
 def _size(path: Path) -> int:

@@ -19,6 +19,7 @@ class StudentResult:
     disk_bytes: int = 0
     steps: dict[str, float] = field(default_factory=dict)  # seconds of each step (autograder/report/step_times.py)
     notebook_sha256: str = ""  # of the notebook graded: a rerun keeps this result if the notebook is the same
+    log: str = ""  # what nbgrader said of a step that failed, for the output folder's logs/<student_id>.log
 
     @property
     def note(self) -> str:
@@ -33,6 +34,7 @@ class GradingRun:
     skipped: list[str] = field(default_factory=list)  # entries of the submissions that belong to no student
 
     kept: int = 0  # results kept from an earlier run of the same command
+    canvas_column: str = ""  # the Canvas assignment grades_canvas.csv fills, "Title (ID)", when given
     seconds: float = 0.0
 
     @property

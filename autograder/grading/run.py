@@ -30,6 +30,8 @@ from autograder.grading.one_submission import file_submission
 from autograder.grading.results import GradingRun, StudentResult, table_row
 from autograder.grading.workers import default_jobs, grade_each, memory_share
 from autograder.intake.submissions import SubmissionLimits, read_batch
+from autograder.report.export import canvas_column
+from autograder.report.inert import inert
 from autograder.sandbox.launch import check_tools
 
 JUDGE_MARGIN = 180  # seconds a submission's judge may take beyond one cell's limit, when a run sets that limit
@@ -45,6 +47,7 @@ def grade(
     settings: Config | None = None,
     assignment: Assignment | None = None,
     scheduler: str | None = None,
+    canvas_assignment: str = "",
 ) -> GradingRun:
     """Grade every student's notebook in submissions (a folder or a .zip, plain or as an LMS downloads it); write
     reports to out.
@@ -53,13 +56,16 @@ def grade(
     the judge; jobs is how many submissions are graded at once (default: one per core); limits bound what is read
     from submissions; settings override the course's nbgrader configuration (the sandbox's limits, say);
     assignment is the one graded (default: the only one in solutions/); with scheduler, the address of a Dask
-    scheduler, each submission is graded on one of its workers (autograder/grading/cluster.py) instead of here.
+    scheduler, each submission is graded on one of its workers (autograder/grading/cluster.py) instead of here;
+    canvas_assignment is the Canvas assignment grades_canvas.csv fills, "Title (ID)".
     """
     started = time.monotonic()
     put_venv_on_path()
     warnings.filterwarnings("ignore", category=SAWarning)  # raised inside nbgrader's gradebook code, harmless
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if canvas_assignment:
+        canvas_column(canvas_assignment)
     limits = limits or SubmissionLimits()
     jobs = jobs or default_jobs()
     if scheduler:
@@ -85,6 +91,8 @@ def grade(
         earlier = earlier_results(out, key)
         course = prepare_course(out / "course", assignment, overrides, keep=bool(earlier))
         run = grade_batch(submissions, out, show_progress, limits, course, grade_submissions, (key, earlier))
+        run.canvas_column = canvas_assignment
+        export(course.api(), assignment, run, canvas_assignment)
     run.seconds = time.monotonic() - started
     return run
 
@@ -126,6 +134,7 @@ def grade_batch(
     if run.kept:
         progress.write(f"kept the results of {run.kept} submissions graded by the earlier run in {out}")
     for result in itertools.chain(unreadable, grade_submissions(course, readable)):
+        write_log(out, result)
         run.results.append(result)
         keep_results(out, key, run.results)
         progress.write(table_row(result))
@@ -133,7 +142,6 @@ def grade_batch(
     progress.close()
     run.results.sort(key=lambda result: result.student_id)
 
-    export(api, assignment, run)
     write_histogram(run, assignment)
     return run
 
@@ -141,3 +149,13 @@ def grade_batch(
 def kept_for(result: StudentResult, notebook: bytes | None) -> bool:
     """Whether an earlier result stands for this notebook: the very same bytes."""
     return bool(result.notebook_sha256) and result.notebook_sha256 == notebook_digest(notebook)
+
+
+def write_log(out: Path, result: StudentResult) -> None:
+    """out/logs/<student_id>.log, what nbgrader said when a step failed for this student, each line inert (it can
+    quote what the submission printed); the result then carries it no further."""
+    if result.log:
+        (out / "logs").mkdir(exist_ok=True)
+        lines = (inert(line) for line in result.log.splitlines())
+        (out / "logs" / f"{result.student_id}.log").write_text("\n".join(lines) + "\n")
+        result.log = ""

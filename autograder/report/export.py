@@ -8,6 +8,7 @@ LibreOffice or Google Sheets, so it gets a leading apostrophe, as OWASP advises.
 """
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,9 @@ class PerCellCsvExportPlugin(ExportPlugin):
 
     records = Dict(help="A StudentRecord per student id")
     canvas_to = Unicode("", help="Also write Canvas's gradebook import CSV here, for students from a Canvas download")
+    canvas_column = Unicode(
+        "", help="The Canvas assignment the import fills, 'Title (ID)' as Canvas's export names it (default: the name)"
+    )
 
     def export(self, gradebook: Gradebook) -> None:
         destination = Path(self.to or "grades.csv")
@@ -60,7 +64,8 @@ class PerCellCsvExportPlugin(ExportPlugin):
         write_csv(destination, header, rows)
         self.log.info("Exported grades of %d students to %s", len(students), destination)
         if self.canvas_to:
-            write_canvas_csv(Path(self.canvas_to), [row for row in rows if row["lms"] == "canvas"])
+            rows_of_canvas = [row for row in rows if row["lms"] == "canvas"]
+            write_canvas_csv(Path(self.canvas_to), rows_of_canvas, self.canvas_column)
 
     def _row(self, gradebook: Gradebook, assignment, student_id: str, cell_names: list[str]) -> dict:
         record = self.records.get(student_id, StudentRecord())
@@ -89,12 +94,14 @@ def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
             writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
 
 
-def write_canvas_csv(path: Path, rows: list[dict]) -> None:
+def write_canvas_csv(path: Path, rows: list[dict], column: str = "") -> None:
     """Canvas's gradebook import: Student, ID (Canvas's user id), SIS columns left empty, one assignment column,
-    and the 'Points Possible' row Canvas itself exports. Canvas matches students by ID."""
+    and the 'Points Possible' row Canvas itself exports. Canvas matches students by ID, and the assignment by the ID
+    in its column's name, "Title (ID)", as its own export writes it: a column without one becomes a new assignment
+    on import."""
     if not rows:
         return
-    assignment = rows[0]["assignment"]
+    assignment = column or rows[0]["assignment"]
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment]
     points = {"Student": "Points Possible", assignment: rows[0]["max_score"]}
     students = [
@@ -102,3 +109,16 @@ def write_canvas_csv(path: Path, rows: list[dict]) -> None:
         for row in rows
     ]
     write_csv(path, header, [points, *students])
+
+
+CANVAS_COLUMN = re.compile(r".+ \(\d+\)")
+
+
+def canvas_column(text: str) -> str:
+    """text, the Canvas assignment to fill as Canvas's gradebook export names its column; ValueError otherwise."""
+    if not CANVAS_COLUMN.fullmatch(text):
+        raise ValueError(
+            f"--canvas-assignment {text!r}: expected the assignment's column as Canvas's gradebook export names it, "
+            "'Title (ID)', for example 'Serving ResNet (123456)'"
+        )
+    return text
