@@ -7,19 +7,24 @@ and its [limits] apply; `check` says so, and refuses a solution that misses poin
 import copy
 import csv
 import html
+import os
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
 
 from autograder import REPO
 from autograder.__main__ import main
 from autograder.course.assignment import load, released_beside
 from autograder.course.assignment_schema import Limits
 from autograder.course.blanks import defined_names, unfilled_reasons
+from autograder.grading.course_folder import load_course_config
 from autograder.grading.grade_files import score_bins
 from autograder.grading.run import grade
+from tests.helpers import VENV_BIN
 
 WORD_STATS = REPO / "tests" / "assignments" / "word_stats"
 GRADES = pytest.mark.class_scale  # grades whole submissions, 8 times: with the class-scale tests
@@ -189,3 +194,26 @@ def test_limits_set_by_an_assignment_are_the_only_ones_it_overrides() -> None:
     config = Limits(cell=20).config({"cell"})
     assert (config.Execute.timeout, config.Judge.cell_timeout, config.Judge.timeout) == (20, 20, 300)
     assert "SandboxedExecute" not in config and "Sandbox" not in config
+
+
+@GRADES
+def test_plain_nbgrader_applies_the_assignment_s_limits_too(tmp_path, monkeypatch) -> None:
+    """nbgrader's own autograde (and Formgrader's button) with the course's configuration applies the assignment's
+    [limits] as `grade` does: its cell limit of 20 s cuts a 60 s sleep that the default 120 s would let finish."""
+    config = load_course_config(REPO)
+    config.CourseDirectory.root = str(tmp_path)
+    config.CourseDirectory.source_directory = str(WORD_STATS.parent)
+    config.CourseDirectory.release_directory = "release"
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    monkeypatch.setenv("PATH", f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")  # nbgrader runs alembic
+    assert api.generate_assignment("word_stats", force=True)["success"]
+    solution = nbformat.read(WORD_STATS / NOTEBOOK, as_version=4)
+    submitted = tmp_path / "submitted" / "sleepy" / "word_stats" / NOTEBOOK
+    submitted.parent.mkdir(parents=True)
+    nbformat.write(answered(solution, "part1", cell(solution, "part1").source + SLEEPY), submitted)
+    assert api.autograde("word_stats", "sleepy", force=True, create=True)["success"]
+    graded = nbformat.read(tmp_path / "autograded" / "sleepy" / "word_stats" / NOTEBOOK, as_version=4)
+    assert [output.get("ename") for output in cell(graded, "part1").outputs] == [
+        "KeyboardInterrupt",
+        "CellTimeoutError",
+    ]

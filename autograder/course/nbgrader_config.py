@@ -61,7 +61,9 @@ c.Autograde.autograde_preprocessors = [
     *_grading_steps[_execute + 1 :],
     KeepSafeMarkdown,  # last: nbgrader's own steps read cells as the student left them
 ]
-c.merge(Limits().config())  # the default limits; `grade` applies each assignment's own [limits]
+# The default limits; each assignment's own [limits] win: `grade` applies them itself, and otherwise the grading steps
+# do, for the assignment they grade (PrepareJudging.apply_assignment_limits).
+c.merge(Limits().config())
 c.Execute.interrupt_on_timeout = True
 c.Execute.iopub_timeout = 10  # seconds for a cell's last output to arrive after its reply (nbclient's 4 is tight)
 # Feedback shows each test's result and message, but not the code of the hidden tests, so they stay useful;

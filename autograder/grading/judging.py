@@ -8,6 +8,7 @@ verdicts become the graded cells' outputs, from which nbgrader's SaveAutoGrades 
 feedback shows.
 """
 
+import copy
 import dataclasses
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool
 from traitlets.config import Config
 
 from autograder.course.assignment import Assignment, load, released_beside
@@ -53,6 +55,7 @@ class Judging:
     missing: dict[str, str] = field(default_factory=dict)  # why each name an answer cell defines may be missing
     stopped: str = ""  # why the kernel stopped before the end, if it did
     verdicts: dict[str, dict] | None = None  # the judge's, once it has judged while the kernel ran
+    limits: Config = field(default_factory=Config)  # the assignment's [limits], where the run's config has not
 
     @property
     def archive(self) -> Path:
@@ -79,6 +82,12 @@ class PrepareJudging(NbGraderPreprocessor):
     """Before the kernel runs: hold back the cells the judge runs, append the hand-in cell, start the judge. Which
     cells are which, and what is handed in, is the assignment's to say (autograder/course/assignment.py)."""
 
+    apply_assignment_limits = Bool(
+        True,
+        help="Apply the [limits] of the assignment graded to its kernel and judge (plain nbgrader, Formgrader); "
+        "`grade` applies them itself, under its own options, and turns this off",
+    ).tag(config=True)
+
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         assignment = self.assignment(resources["nbgrader"]["assignment"])
         source = nbformat.read(assignment.notebook, as_version=4)
@@ -93,11 +102,13 @@ class PrepareJudging(NbGraderPreprocessor):
             if graded or grade_id in assignment.judged_cells or grade_id in assignment.skipped_cells:
                 held[grade_id] = cell.source
                 cell.source = ""  # an empty cell is not run
-        judging = Judging(cells, held, assignment, missing=missing)
+        limits = assignment.limits.config(assignment.limits_set) if self.apply_assignment_limits else Config()
+        judging = Judging(cells, held, assignment, missing=missing, limits=limits)
         nb.cells.append(new_code_cell(HAND_IN_CELL, id=judging.hand_in_id))
         judging.archive.touch(mode=0o600)
         judging.calls.mkdir(mode=0o755)
-        judging.supervisor = Supervisor(Judge(parent=self), self.log, cells, assignment, judging.archive)
+        judge = Judge(parent=self, config=with_limits(self.config, limits))
+        judging.supervisor = Supervisor(judge, self.log, cells, assignment, judging.archive)
         judging.supervisor.prewarm()
         resources["judging"] = judging
         return nb, resources
@@ -105,6 +116,13 @@ class PrepareJudging(NbGraderPreprocessor):
     def assignment(self, name: str) -> Assignment:
         """The assignment's folder in the course's source directory, read afresh for each submission."""
         return released(name, self.config)
+
+
+def with_limits(config: Config, limits: Config) -> Config:
+    """config with limits over it, config itself unchanged."""
+    merged = copy.deepcopy(config)
+    merged.merge(limits)
+    return merged
 
 
 def read_by_tests(handin: dict) -> set[str]:

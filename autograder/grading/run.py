@@ -80,6 +80,7 @@ def grade(
             raise FileNotFoundError(f"{submissions} does not exist: expected a .zip or a folder of submissions")
         assignment = assignment or find()
         overrides = assignment.limits.config(assignment.limits_set)  # the assignment's own, unless the run sets others
+        overrides.PrepareJudging.apply_assignment_limits = False  # applied here, under this run's own options
         if not scheduler:  # the workers here share this machine's memory: none may take more than its share
             overrides.Sandbox.group_memory_limit = min(assignment.limits.memory * MIB, memory_share(jobs))
         if cell_timeout:

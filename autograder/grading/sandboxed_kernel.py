@@ -27,9 +27,10 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from traitlets import Bytes, Dict, Instance, Integer, List, Unicode
+from traitlets.config import Config
 
 from autograder.course.assignment_schema import KIB, Limits
-from autograder.grading.judging import HAND_IN_MODULE, Judging
+from autograder.grading.judging import HAND_IN_MODULE, Judging, with_limits
 from autograder.inside import INSIDE
 from autograder.inside.handin_contract import (
     ARCHIVE,
@@ -186,12 +187,14 @@ class SandboxedExecute(Execute):
         self._call: tuple[int, float] | None = None  # the cell index and time limit of a kernel call under way
         self._kernel_busy = ""  # why no more calls can be made in the kernel
         self._kernel: SandboxedKernelManager | None = None
+        self._group_memory_limit: int | None = None  # the assignment's, for this notebook's sandboxes
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         self._output_bytes, self._running, self._cells_seconds = {}, -1, 0.0
         started = time.monotonic()
-        self._deadline = started + self.notebook_timeout
         self._judging: Judging | None = resources.get("judging")
+        self._apply_limits(self._judging.limits if self._judging else Config())
+        self._deadline = started + self.notebook_timeout
         try:
             return self._run_or_note_why_it_stopped(nb, resources, km)
         except BaseException:
@@ -200,6 +203,15 @@ class SandboxedExecute(Execute):
             raise
         finally:
             record("kernel start and stop", time.monotonic() - started - self._cells_seconds)
+
+    def _apply_limits(self, limits: Config) -> None:
+        """The assignment's [limits] for this notebook where the run's configuration has not applied them (plain
+        nbgrader), else the run's own (autograder/grading/judging.py: PrepareJudging)."""
+        ours = with_limits(self.config, limits)
+        self.timeout = ours.Execute.get("timeout", self.timeout)
+        for name in ("notebook_timeout", "cell_output_limit"):
+            setattr(self, name, ours.SandboxedExecute.get(name, getattr(self, name)))
+        self._group_memory_limit = ours.Sandbox.get("group_memory_limit")
 
     def _run_or_note_why_it_stopped(self, nb: NotebookNode, resources: dict, km: Any) -> tuple[NotebookNode, dict]:
         try:
@@ -343,6 +355,8 @@ class SandboxedExecute(Execute):
             km.readable = self._judging.assignment.readable
             km.beside = self._judging.assignment.beside
             km.environment = self._judging.assignment.environment
+        if self._group_memory_limit:
+            km.sandbox.group_memory_limit = self._group_memory_limit
         self._kernel = km  # nbclient lets go of self.km when the kernel stops; a note still asks it how it ended
         return km
 
