@@ -965,3 +965,20 @@ def test_each_name_of_a_path_is_decoded_on_its_own(tmp_path) -> None:
         assert (submission.notebook, submission.source) == (b"zoe", f"Zoë/{read_as}/{NB}")
         assert submission.student_id == hashed_id("Zo_", "Zoë")
     assert read_submissions(root, NB)[0].notes[:1] == ["the name 'résumé' is not UTF-8: read as Windows-1252"]
+
+
+def test_two_names_in_two_unicode_forms_stay_two_students(tmp_path) -> None:
+    """ "José" written composed (as Linux and Windows write it) and decomposed (as macOS did): one name to a reader,
+    and put in composed form they would merge two students into one. The second keeps its form, with a note."""
+    composed, decomposed = "Jos\u00e9", "Jose\u0301"
+    root = write_folder(tmp_path / "s", {f"{composed}/{NB}": b"composed", f"{decomposed}/{NB}": b"decomposed"})
+    archive = write_zip(tmp_path / "z.zip", [(f"{composed}/{NB}", b"composed"), (f"{decomposed}/{NB}", b"decomposed")])
+    for batch in (root, archive):
+        submissions = {submission.notebook: submission for submission in read_submissions(batch, NB)}
+        assert submissions.keys() == {b"composed", b"decomposed"}
+        assert submissions[b"composed"].source == f"{composed}/{NB}"
+        assert submissions[b"decomposed"].source == f"{decomposed}/{NB}"
+        assert submissions[b"composed"].student_id != submissions[b"decomposed"].student_id
+        assert submissions[b"decomposed"].notes[0] == (
+            f"the name {decomposed!r} is another name of its folder in another Unicode form: kept as written"
+        )

@@ -19,7 +19,8 @@ Names are text whatever bytes they come as, each name of a path on its own (a fo
 file from another): a folder's or file's name that is not UTF-8 is read as Windows-1252 (Latin-1 for the five bytes
 it leaves undefined); a zip entry's, as UTF-8 when the zip flags it so or its bytes are UTF-8, else as the zip's old
 code page, CP437, which every byte sequence is (a name flagged UTF-8 that is not is read so too, with a note); then
-put in Unicode's composed form (NFC), so that a name reads the same from every system.
+put in Unicode's composed form (NFC), so that a name reads the same from every system, but for a name that
+would become another name of its folder so: it stays as written, with a note, and two students never merge.
 Where they are shown, their invisible characters are escaped (autograder/report/inert.py).
 
 An id keeps ASCII letters, digits and . _ - @ + =. A name with anything else, leading dots or more than 100
@@ -208,7 +209,7 @@ def _entries(path: Path, limits: SubmissionLimits) -> Iterator[list[_Entry]]:
 
 
 def _zip_entries(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list[_Entry]:
-    kept: dict[tuple[tuple[str, ...], bool], _Entry] = {}
+    listed = []
     for info in infos:
         mode = info.external_attr >> 16
         is_folder = info.filename.endswith(("/", "\\"))
@@ -216,8 +217,10 @@ def _zip_entries(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list
         # orig_filename: zipfile cuts filename at a NUL, which must be seen to be refused. Opened by name, which
         # is the last entry of that name as here, so that zipfile's errors name the entry rather than its ZipInfo.
         name, note = _zip_name(info, getattr(archive, "flags_cleared", frozenset()))
-        entry = _Entry(name, kind, info.file_size, functools.partial(archive.open, info), note=note)
-        key = (entry.parts, kind == FOLDER)
+        listed.append((name, kind, info.file_size, functools.partial(archive.open, info), note))
+    kept: dict[tuple[tuple[str, ...], bool], _Entry] = {}
+    for entry in _composed(listed):
+        key = (entry.parts, entry.kind == FOLDER)
         if key in kept:
             entry.copies += kept.pop(key).copies
         kept[key] = entry
@@ -226,7 +229,7 @@ def _zip_entries(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> list
 
 def _folder_entries(folder: Path, limits: SubmissionLimits) -> list[_Entry]:
     """Every entry under folder, by lstat: symbolic links are listed as such and never followed."""
-    entries: list[_Entry] = []
+    entries: list[tuple] = []  # each entry's name as written, kind, size, opener and note
     pending = [folder]
     try:
         while pending:
@@ -237,13 +240,12 @@ def _folder_entries(folder: Path, limits: SubmissionLimits) -> list[_Entry]:
                     status = item.stat(follow_symlinks=False)
                     name, note = _folder_name(Path(item.path).relative_to(folder).as_posix())
                     kind = _kind(status.st_mode)
-                    entry = _Entry(name, kind, status.st_size, functools.partial(_open, item.path), note=note)
-                    entries.append(entry)
-                    if entry.kind == FOLDER and not entry.ignored:
+                    entries.append((name, kind, status.st_size, functools.partial(_open, item.path), note))
+                    if kind == FOLDER and not _Entry(name, kind, 0, _open).ignored:
                         pending.append(Path(item.path))
     except OSError as error:
         raise SubmissionsError(f"cannot read {folder} ({error}): expected a readable folder") from error
-    return sorted(entries, key=lambda entry: entry.name)
+    return sorted(_composed(entries), key=lambda entry: entry.name)
 
 
 def _folder_name(name: str) -> tuple[str, str]:
@@ -254,7 +256,7 @@ def _folder_name(name: str) -> tuple[str, str]:
 
 def _decoded_path(raw: bytes, fallback: Callable[[bytes], str]) -> tuple[str, list[str]]:
     """raw, a path, as text, one name at a time (a folder made on one system may hold a file from another): UTF-8
-    where a name is, else fallback; in composed form (NFC). Also the names read by fallback."""
+    where a name is, else fallback; as written (see _composed). Also the names read by fallback."""
     names, odd = [], []
     for component in raw.split(b"/"):
         try:
@@ -262,7 +264,34 @@ def _decoded_path(raw: bytes, fallback: Callable[[bytes], str]) -> tuple[str, li
         except UnicodeDecodeError:
             names.append(fallback(component))
             odd.append(unicodedata.normalize("NFC", names[-1]))
-    return unicodedata.normalize("NFC", "/".join(names)), odd
+    return "/".join(names), odd
+
+
+KEPT = "kept as written"
+
+
+def _composed(listed: list[tuple]) -> list[_Entry]:
+    """The entries (name as written, kind, size, opener, note), each name of their paths in Unicode's composed form
+    (NFC), so that a name reads the same from every system; except a name that composes like another name of the
+    same folder written otherwise: it stays as written, with a note, so that two students or files never become
+    one."""
+    written: dict[tuple[str, str], set[str]] = {}
+    for name, *_ in listed:
+        parts = name.split("/")
+        for depth, part in enumerate(parts):
+            written.setdefault(("/".join(parts[:depth]), unicodedata.normalize("NFC", part)), set()).add(part)
+    entries = []
+    for name, kind, size, opener, note in listed:
+        parts, shown, notes = name.split("/"), [], [note] if note else []
+        for depth, part in enumerate(parts):
+            composed = unicodedata.normalize("NFC", part)
+            if part != composed and len(written["/".join(parts[:depth]), composed]) > 1:
+                shown.append(part)
+                notes.append(f"the name {part!r} is another name of its folder in another Unicode form: {KEPT}")
+            else:
+                shown.append(composed)
+        entries.append(_Entry("/".join(shown), kind, size, opener, note="; ".join(notes)))
+    return entries
 
 
 def _windows_1252(raw: bytes) -> str:
@@ -360,15 +389,17 @@ def _central_directory(file: IO[bytes]) -> Iterator[tuple[int, int, bytes, int]]
 
 
 def _zip_name(info: zipfile.ZipInfo, flags_cleared: frozenset[str]) -> tuple[str, str]:
-    """An entry's name as text: as zipfile read it (UTF-8 if flagged, else CP437), or as UTF-8 when its unflagged
-    bytes are UTF-8 (as macOS and Linux zips write them); and how it was read, when not as flagged."""
+    """An entry's name as text, as written: as zipfile read it (UTF-8 if flagged, else CP437), or as UTF-8 when its
+    unflagged bytes are UTF-8 (as macOS and Linux zips write them); and how it was read, when not as flagged."""
     name = info.orig_filename
     if name in flags_cleared:
-        note = f"the zip flags the name {name!r} as UTF-8, which it is not: read as CP437"
-        return unicodedata.normalize("NFC", name), note
+        return (
+            name,
+            f"the zip flags the name {unicodedata.normalize('NFC', name)!r} as UTF-8, which it is not: read as CP437",
+        )
     if not info.flag_bits & UTF8_FLAG and not name.isascii():
         return _decoded_path(name.encode("cp437"), lambda raw: raw.decode("cp437"))[0], ""
-    return unicodedata.normalize("NFC", name), ""
+    return name, ""
 
 
 def _kind(mode: int) -> str:
