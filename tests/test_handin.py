@@ -2,6 +2,7 @@
 (autograder/inside/handin_reader.py, run in the judge), end to end in this process: each kind of answer crosses as data,
 and whatever cannot be handed in arrives with its reason instead."""
 
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -218,3 +219,16 @@ def test_graphs_the_judge_cannot_load_are_named_as_such(tmp_path: Path) -> None:
     assert missing == {"*": reason}
     with pytest.raises(HandInError, match=reason):
         bound["double"](tf.constant([1.0]))
+
+
+def test_an_assignment_of_plain_values_hands_in_no_graphs(tmp_path: Path) -> None:
+    """Without functions, tracked models or tensor specs to hand in, the kernel saves no SavedModel and the judge
+    loads none, so neither needs TensorFlow (a few seconds of each submission's grading)."""
+    spec = {"python": ["count"], "numbers": ["n"]}
+    archive = tmp_path / "handin.tar"
+    assert hand_in({"count": len, "n": 3}, spec, str(archive)) == {}
+    with tarfile.open(archive) as tar:
+        assert sorted(tar.getnames()) == ["arrays.npz", "values.json"]
+    assert unpack(archive, tmp_path / "unpacked") == ""
+    namespace, missing = handed_in_namespace(spec, tmp_path / "unpacked", {}, print, no_kernel)
+    assert (namespace["n"], missing) == (3.0, {})

@@ -30,7 +30,15 @@ from traitlets.config import Configurable
 from autograder.course.assignment import Assignment
 from autograder.course.assignment_schema import Limits
 from autograder.inside import INSIDE
-from autograder.inside.handin_contract import ARCHIVE, GRADER, HANDED_IN, MODULES, WORKDIR, JudgeRequest
+from autograder.inside.handin_contract import (
+    ARCHIVE,
+    GRADER,
+    HANDED_IN,
+    MODULES,
+    WORKDIR,
+    JudgeRequest,
+    needs_tensorflow,
+)
 from autograder.report.step_times import record
 from autograder.sandbox.launch import MIB, Mounts, Sandbox
 
@@ -118,7 +126,7 @@ class RunningJudge:
         os.close(replies_read)
         self.events = events_read
         self.replies = os.fdopen(replies_write, "wb")
-        self.send({"setup": setup})
+        self.send({"setup": setup, "graphs": needs_tensorflow(assignment.handin)})
 
     def reply(self, reply: dict) -> bool:
         """Send the judge the reply to its kernel call; False if it is gone."""

@@ -44,12 +44,15 @@ WIRE_MODULE = os.path.join(os.path.dirname(__file__), "wire.py")
 def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
     """Write what spec names from namespace into the archive; return why each missing thing is missing."""
     import numpy as np
-    import tensorflow as tf
 
     errors: dict[str, str] = {}
     explain = _explainer(namespace, spec)
     values: dict = {"specs": {}, "numbers": {}, "json": {}, "paths": {}, "errors": errors}
-    module = tf.Module()
+    graphs = contract.needs_tensorflow(spec)
+    if graphs:
+        import tensorflow as tf
+
+        module = tf.Module()
     for name in spec.get("tracked", []):
         if name in namespace and hasattr(namespace[name], "weights"):
             setattr(module, f"{name}_weights", list(namespace[name].weights))
@@ -100,8 +103,9 @@ def hand_in(namespace: dict, spec: dict, archive: str) -> dict[str, str]:
         except Exception as error:  # whatever the student left there, it is not an array
             errors[name] = _missing(name, namespace.get(name), "an array", explain, error)
     with tempfile.TemporaryDirectory(prefix="handin-") as scratch, tarfile.open(archive, "w") as tar:
-        tf.saved_model.save(module, os.path.join(scratch, "functions"))
-        tar.add(os.path.join(scratch, "functions"), "functions")
+        if graphs:
+            tf.saved_model.save(module, os.path.join(scratch, "functions"))
+            tar.add(os.path.join(scratch, "functions"), "functions")
         np.savez(os.path.join(scratch, "arrays.npz"), **arrays)
         tar.add(os.path.join(scratch, "arrays.npz"), "arrays.npz")
         for name, data in messages.items():

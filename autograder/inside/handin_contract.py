@@ -24,6 +24,12 @@ RESULT_LIMIT = 16 << 20  # characters of what one such call returns
 
 # The kinds of values a notebook hands in ([handin] of assignment.toml): as graphs, in the kernel, or as data.
 KINDS = ("functions", "python", "tracked", "specs", "numbers", "json", "arrays", "messages", "paths")
+GRAPH_KINDS = ("functions", "tracked", "specs")  # those that are TensorFlow's: without them, neither side imports it
+
+
+def needs_tensorflow(handin: dict) -> bool:
+    """Whether what the assignment hands in needs TensorFlow (a few seconds of each side's time, when it does not)."""
+    return any(handin.get(kind) for kind in GRAPH_KINDS)
 
 
 @dataclass

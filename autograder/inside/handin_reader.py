@@ -237,7 +237,6 @@ def handed_in_namespace(
     or, for its Python functions, to what calls them in the kernel; and, by name, why each one that is not bound
     is missing."""
     import numpy as np
-    import tensorflow as tf
 
     try:
         values_file = folder / "values.json"
@@ -250,7 +249,7 @@ def handed_in_namespace(
     missing = {name: str(reason)[:MESSAGE_LIMIT] for name, reason in reasons.items() if name in _names(spec)}
     namespace: dict = {}
     try:
-        functions = tf.saved_model.load(str(folder / "functions")) if (folder / "functions").is_dir() else None
+        functions = _load_graphs(folder / "functions")
     except Exception as error:  # a graph the judge cannot load (an op it does not have, say) is the hand-in's fault
         reason = f"the handed-in graphs cannot be loaded: {cannot_load(error)}"
         return {name: Unavailable(reason) for name in spec.get("functions", {})}, {"*": reason}
@@ -277,7 +276,7 @@ def handed_in_namespace(
             namespace[name] = KernelFunction(name, call, message_types)
     for name in spec.get("tracked", []):
         weights = list(getattr(functions, f"{name}_weights", None) or [])
-        if weights and all(isinstance(weight, tf.Variable) for weight in weights):
+        if weights and all(type(weight).__name__.endswith("Variable") for weight in weights):
             namespace[name] = TrackedWeights(weights)
     for name in spec.get("specs", []):
         bind(namespace, missing, name, _tensor_spec(_entry(values, "specs", name)), "a tf.TensorSpec")
@@ -296,6 +295,15 @@ def handed_in_namespace(
     except (OSError, ValueError):
         missing.update({name: f"{name}: the arrays could not be read" for name in spec.get("arrays", [])})
     return namespace, missing
+
+
+def _load_graphs(folder: Path) -> object:
+    """The handed-in graphs, or None when the assignment hands in none (TensorFlow is then never imported)."""
+    if not folder.is_dir():
+        return None
+    import tensorflow as tf
+
+    return tf.saved_model.load(str(folder))
 
 
 def bind(namespace: dict, missing: dict[str, str], name: str, value: object, kind: str) -> None:

@@ -355,8 +355,10 @@ def main() -> None:
     parser.add_argument("--replies-fd", type=int, required=True)
     args = parser.parse_args()
     events = Events(args.events_fd, args.replies_fd)
-    without_graph_optimization()
-    namespace = set_up(json.loads(sys.stdin.readline())["setup"])
+    first = json.loads(sys.stdin.readline())
+    if first["graphs"]:
+        without_graph_optimization()
+    namespace = set_up(first["setup"])
     events.send(event="ready")
     request = JudgeRequest(**json.loads(sys.stdin.readline()))
     sys.stdin.close()
