@@ -190,6 +190,7 @@ def test_a_cluster_that_cannot_grade_leaves_no_score_and_a_rerun_grades_only_wha
     keeps them, and grades only a notebook that changed."""
     out = tmp_path / "out"
     command = ["grade", str(batch), "--out", str(out), "--quiet", *ASSIGNMENT, "--scheduler"]
+    (tmp_path / "careless").mkdir()
     with running_cluster(tmp_path / "careless", {"worker": False}, careless_scheduler=True) as careless:
         assert main([*command, careless.address]) == NOT_ALL_GRADED
     printed = capsys.readouterr().out

@@ -130,7 +130,7 @@ def test_the_assignment_s_limits_apply(graded) -> None:
     assert rows["sleepy"]["score"] == "30.0"
     assert (rows["hog"]["score"], rows["hog"]["note"]) == (
         "0.0",
-        "grading stopped in cell 3: the notebook's kernel went over its memory limit (2048 MiB for its kernel and "
+        "grading stopped in cell 4: the notebook's kernel went over its memory limit (2048 MiB for its kernel and "
         "judge together) and was stopped; the cells after it did not run",
     )
 

@@ -188,13 +188,14 @@ class SandboxedExecute(Execute):
         self._kernel_busy = ""  # why no more calls can be made in the kernel
         self._kernel: SandboxedKernelManager | None = None
         self._group_memory_limit: int | None = None  # the assignment's, for this notebook's sandboxes
+        self._cell_limit, self._notebook_limit, self._output_limit = self.timeout, self.notebook_timeout, 0
 
     def preprocess(self, nb: NotebookNode, resources: dict, km: Any = None) -> tuple[NotebookNode, dict]:
         self._output_bytes, self._running, self._cells_seconds = {}, -1, 0.0
         started = time.monotonic()
         self._judging: Judging | None = resources.get("judging")
         self._apply_limits(self._judging.limits if self._judging else Config())
-        self._deadline = started + self.notebook_timeout
+        self._deadline = started + self._notebook_limit
         try:
             return self._run_or_note_why_it_stopped(nb, resources, km)
         except BaseException:
@@ -206,11 +207,12 @@ class SandboxedExecute(Execute):
 
     def _apply_limits(self, limits: Config) -> None:
         """The assignment's [limits] for this notebook where the run's configuration has not applied them (plain
-        nbgrader), else the run's own (autograder/grading/judging.py: PrepareJudging)."""
+        nbgrader), else the run's own (autograder/grading/judging.py: PrepareJudging). Kept apart from the traits,
+        which nbconvert sets again from the configuration when it starts executing a notebook."""
         ours = with_limits(self.config, limits)
-        self.timeout = ours.Execute.get("timeout", self.timeout)
-        for name in ("notebook_timeout", "cell_output_limit"):
-            setattr(self, name, ours.SandboxedExecute.get(name, getattr(self, name)))
+        self._cell_limit = ours.Execute.get("timeout", self.timeout)
+        self._notebook_limit = ours.SandboxedExecute.get("notebook_timeout", self.notebook_timeout)
+        self._output_limit = ours.SandboxedExecute.get("cell_output_limit", self.cell_output_limit)
         self._group_memory_limit = ours.Sandbox.get("group_memory_limit")
 
     def _run_or_note_why_it_stopped(self, nb: NotebookNode, resources: dict, km: Any) -> tuple[NotebookNode, dict]:
@@ -333,7 +335,7 @@ class SandboxedExecute(Execute):
         if self._call:
             return max(1, math.ceil(self._call[1]))
         left = max(1, math.ceil(self._deadline - time.monotonic()))
-        per_cell = super()._get_timeout(cell)
+        per_cell = self._cell_limit
         return left if per_cell is None else min(per_cell, left)
 
     def process_message(self, msg: dict, cell: NotebookNode, cell_index: int) -> NotebookNode | None:
@@ -370,17 +372,17 @@ class SandboxedExecute(Execute):
                 return None
             return super().output(outs, msg, display_id, cell_index)
         total = sum(self._output_bytes.values())
-        if used > self.cell_output_limit or total > self.notebook_output_limit:
+        if used > self._output_limit or total > self.notebook_output_limit:
             return None
         size = len(json.dumps(msg.get("content", {})))
         self._output_bytes[cell_index] = used + size
         limit = None
-        if used + size > self.cell_output_limit:
-            limit = f"this cell printed more than {self.cell_output_limit // MIB} MiB"
+        if used + size > self._output_limit:
+            limit = f"this cell printed more than {self._output_limit // MIB} MiB"
         elif total + size > self.notebook_output_limit:
             limit = f"the notebook printed more than {self.notebook_output_limit // MIB} MiB"
         if limit:
-            self._output_bytes[cell_index] = self.cell_output_limit + 1  # nothing more from this cell
+            self._output_bytes[cell_index] = self._output_limit + 1  # nothing more from this cell
             output = new_output("stream", name="stderr", text=f"[output cut: {limit}]\n")
             outs.append(output)
             return output
@@ -389,11 +391,11 @@ class SandboxedExecute(Execute):
     def _stopped_note(self, error: Exception) -> str:
         where = f"cell {self._running + 1}"
         if isinstance(error, NotebookTimeout) or time.monotonic() >= self._deadline:  # a cell cut short by it, too
-            what = f"the notebook ran longer than {self.notebook_timeout} s in all"
+            what = f"the notebook ran longer than {self._notebook_limit} s in all"
         elif isinstance(error, DeadKernelError):
             what = f"the notebook's kernel {self._kernel.died()}"
-        elif time.monotonic() - self._started >= self.timeout:
-            what = f"it ran longer than {self.timeout} s and ignored the interrupt"
+        elif time.monotonic() - self._started >= self._cell_limit:
+            what = f"it ran longer than {self._cell_limit} s and ignored the interrupt"
         else:
             what = f"its output was lost: it printed more than {MAX_MESSAGE_BYTES // MIB} MiB at once"
         return f"grading stopped in {where}: {what}; the cells after it did not run"
