@@ -13,7 +13,7 @@ import pytest
 
 from autograder import REPO, SOLUTION
 from autograder.__main__ import main
-from autograder.course.assignment import SETTINGS_FILE, AssignmentError, find, load, loadable
+from autograder.course.assignment import SETTINGS_FILE, AssignmentError, available, find, load, loadable
 from autograder.course.assignment_schema import settings_table
 from autograder.fixtures.notebooks import MUTANTS, apply_edits
 from tests.helpers import VENV_BIN
@@ -125,7 +125,7 @@ def test_a_mistake_in_the_settings_says_where(tmp_path, old: str, new: str, mess
 def test_an_unknown_assignment_on_the_command_line_is_a_one_line_error(tmp_path, capsys) -> None:
     assert main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--assignment", "nope"]) == 2
     assert capsys.readouterr().err == (
-        f"error: {REPO / 'solutions'} has no assignment 'nope': expected one of {SOLUTION.parent.name}\n"
+        f"error: {REPO / 'solutions'} has no assignment 'nope': expected one of {', '.join(available())}\n"
     )
     assert main(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--assignment", str(tmp_path)]) == 2
     assert f"cannot read {tmp_path / SETTINGS_FILE}" in capsys.readouterr().err
