@@ -282,8 +282,11 @@ def test_a_graph_sees_neither_the_tests_nor_the_verdicts_channel(tmp_path) -> No
 
 def test_printed_output_and_messages_are_bounded(tmp_path) -> None:
     cells = {"prints": "print('x' * 100_000)", "long_message": "raise AssertionError('y' * 100_000)"}
+    # A cell's visible and hidden parts, which run apart, share its bound.
+    cells["both_parts"] = "print('v' * 100_000)\n### BEGIN HIDDEN TESTS\nprint('h' * 100_000)\n### END HIDDEN TESTS"
     verdicts, _ = judged(tmp_path, {}, cells, output_limit=500)
     assert verdicts["prints"]["stdout"] == "x" * 500
+    assert verdicts["both_parts"]["stdout"] == "v" * 500
     assert len(verdicts["long_message"]["evalue"]) == 600
 
 
